@@ -1,0 +1,3 @@
+from errbound.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""Arithmetic backends the emulated transforms run on.
+
+The transform algorithms (:mod:`fft_radix2`, :mod:`bluestein`, :mod:`real`) are written once,
+against the small interface of :class:`Backend`, and run on two backends:
+
+* :class:`RoundedBackend`: the emulation. A complex array is a float64 array ``Z`` of shape
+  ``(2, *batch, n)`` (``Z[0]`` real parts, ``Z[1]`` imaginary parts). Every operation forms the
+  exact result (or a round-to-odd float64 stand-in for it, see below) and rounds it once into the
+  working format with :func:`errbound.rounding.round_to`, vectorised over the whole stage.
+* :class:`errbound.emulate.magnitude.BoundBackend`: exact magnitudes with rigorous rounding
+  bands (same operation order), used to predict overflow.
+
+Exactness of one rounding. Products of a working-format value (t bits) and a constant (t_c bits)
+are exact in float64 when ``t + t_c <= 53`` (checked by :class:`FFTConfig`); float64 never
+under- or overflows for the formats errbound allows (exponents within float64's). A sum of two
+working-format values rounded to nearest from its float64 sum is the correctly rounded exact sum
+when ``2 t + 1 <= 53`` (double rounding is innocuous: Figueroa, "When is double rounding
+innocuous?", SIGNUM 1995). Every other sum (fused multiply-add, mixed widths, directed and
+stochastic modes, wide custom formats) is first computed in float64 with *round-to-odd* (TwoSum
+gives the exact error; an inexact result with an even last bit is moved one float64 ulp towards
+the exact value), and round-to-odd at 53 bits followed by any rounding to ``t <= 51`` bits equals
+the direct correct rounding (Boldo and Melquiond, IEEE TC 57(4), 2008). Stochastic rounding from
+the round-to-odd value draws its probability from a 53-bit approximation of the exact value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from errbound.emulate._config import FFTConfig
+from errbound.formats import Format
+from errbound.rounding import round_to
+
+__all__ = ["Backend", "RoundedBackend", "Trace", "StageRecord", "sum_round_to_odd"]
+
+
+@dataclasses.dataclass
+class StageRecord:
+    """One stage of an emulated transform: the largest |component| it produced, whether it
+    produced a non-finite value (overflow: inf, or NaN for formats without infinities), and the
+    number of nonzero results below the normal range (gradual underflow)."""
+
+    name: str
+    max_abs: float = 0.0
+    nonfinite: bool = False
+    subnormal_count: int = 0
+    count: int = 0
+
+
+class Trace:
+    """Collects :class:`StageRecord` s; pass ``trace=Trace()`` to an emulated transform.
+
+    ``trace.overflow`` is True when some operation produced inf/NaN; ``trace.max_abs`` is the
+    largest finite |component| of any rounded intermediate (input cast included).
+    """
+
+    def __init__(self) -> None:
+        self.stages: list[StageRecord] = []
+
+    def _begin(self, name: str) -> StageRecord:
+        rec = StageRecord(name)
+        self.stages.append(rec)
+        return rec
+
+    @property
+    def overflow(self) -> bool:
+        return any(s.nonfinite for s in self.stages)
+
+    @property
+    def max_abs(self) -> float:
+        return max((s.max_abs for s in self.stages), default=0.0)
+
+    @property
+    def first_overflow_stage(self) -> str | None:
+        return next((s.name for s in self.stages if s.nonfinite), None)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "overflow": self.overflow,
+            "max_abs": self.max_abs,
+            "stages": [dataclasses.asdict(s) for s in self.stages],
+        }
+
+
+def sum_round_to_odd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a + b`` in float64 rounded to odd (exact when representable; else the neighbour with an
+    odd last significand bit). Both inputs finite float64; the exact error comes from TwoSum
+    (Knuth), so the float64 sum itself must not overflow."""
+    s = a + b
+    bv = s - a
+    err = (a - (s - bv)) + (b - bv)
+    fix = (err != 0) & ((s.view(np.int64) & 1) == 0) & np.isfinite(s)
+    if np.any(fix):
+        s = s.copy()
+        s[fix] = np.nextafter(s[fix], np.where(err[fix] > 0, np.inf, -np.inf))
+    return s
+
+
+class Backend:
+    """Interface the transform algorithms use. Arrays are opaque "component arrays" the
+    algorithm may only index, slice, reshape, stack and concatenate (numpy); all arithmetic,
+    negation included, goes through these methods. Complex arrays stack real and imaginary
+    component arrays on axis 0."""
+
+    config: FFTConfig
+
+    def cast(self, x: np.ndarray) -> np.ndarray:  # data (float64, layout (2, ...)) -> working format
+        raise NotImplementedError
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def mul(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:  # c: constant float64 array
+        raise NotImplementedError
+
+    def fma(self, a: np.ndarray, c: np.ndarray, b: np.ndarray) -> np.ndarray:  # a*c + b, once rounded
+        raise NotImplementedError
+
+    def neg(self, a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
+        raise NotImplementedError
+
+    def stage(self, name: str) -> None:
+        """Mark the start of a named stage (bookkeeping only)."""
+
+    # ---- complex helpers built on the primitives (same operation order on every backend) ----
+    def conj(self, z: np.ndarray) -> np.ndarray:
+        return np.stack([z[0], self.neg(z[1])])
+
+    def times_i(self, z: np.ndarray, sign: int) -> np.ndarray:
+        """``z * (sign * i)`` exactly: (re, im) -> (-sign im, sign re)."""
+        if sign > 0:
+            return np.stack([self.neg(z[1]), z[0]])
+        return np.stack([z[1], self.neg(z[0])])
+
+    def cadd(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Complex add: both components rounded, one call."""
+        return self.add(a, b)
+
+    def cmul(self, z: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """``z * (c + i d)`` for constants ``c, d`` (already in the constant format).
+
+        ``fma``:  p = [fl(zi*d), fl(zi*c)];  re = fl(zr*c - p0),  im = fl(zr*d + p1).
+        ``4m2a``: p = [fl(zr*c), fl(zr*d)], q = [fl(zi*d), fl(zi*c)];  re = fl(p0 - q0),
+                  im = fl(p1 + q1).
+        """
+        zr, zi = z[0], z[1]
+        if self.config.cmul == "fma":
+            p = self.mul(np.stack([zi, zi]), np.stack(np.broadcast_arrays(d, c)))
+            return self.fma(np.stack([zr, zr]), np.stack(np.broadcast_arrays(c, d)), np.stack([self.neg(p[0]), p[1]]))
+        cd = np.stack(np.broadcast_arrays(c, d, d, c))
+        prods = self.mul(np.stack([zr, zr, zi, zi]), cd)
+        return self.add(prods[:2], np.stack([self.neg(prods[2]), prods[3]]))
+
+    def scale(self, z: np.ndarray, f: float) -> np.ndarray:
+        """Multiply every component by the constant ``f`` (already in the constant format)."""
+        return self.mul(z, np.asarray(f, dtype=np.float64))
+
+
+class RoundedBackend(Backend):
+    """The emulation: every result rounded once into ``config.fmt`` (see the module docstring)."""
+
+    def __init__(self, config: FFTConfig, rng: np.random.Generator | None = None, trace: Trace | None = None):
+        self.config = config
+        self.fmt: Format = config.fmt
+        self.mode = config.mode
+        self.rng = rng
+        self.trace = trace
+        self._record = trace._begin("start") if trace is not None else None
+        # plain float64 sums of two working-format values are innocuous (Figueroa) in this case
+        self._fast_add = config.mode in ("rne", "rna") and 2 * self.fmt.t + 1 <= 53
+
+    def stage(self, name: str) -> None:
+        if self.trace is not None:
+            self._record = self.trace._begin(name)
+
+    def _round(self, s: np.ndarray) -> np.ndarray:
+        out = round_to(s, self.fmt, mode=self.mode, rng=self.rng)
+        rec = self._record
+        if rec is not None and out.size:
+            a = np.abs(out)
+            finite = np.isfinite(a)
+            if not finite.all():
+                rec.nonfinite = True
+                a = a[finite]
+            if a.size:
+                rec.max_abs = max(rec.max_abs, float(a.max()))
+                rec.subnormal_count += int(np.count_nonzero((a > 0) & (a < self.fmt.min_normal)))
+            rec.count += out.size
+        return out
+
+    def cast(self, x: np.ndarray) -> np.ndarray:
+        return self._round(np.asarray(x, dtype=np.float64))
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):  # inf - inf after an overflow gives NaN, as hardware does
+            if self._fast_add:
+                return self._round(a + b)
+            return self._round(sum_round_to_odd(a, b))
+
+    def mul(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):  # inf * 0 after an overflow gives NaN, as hardware does
+            return self._round(a * c)
+
+    def fma(self, a: np.ndarray, c: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return self._round(sum_round_to_odd(a * c, b))
+
+    def neg(self, a: np.ndarray) -> np.ndarray:
+        return -a
+
+    def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.zeros(shape)

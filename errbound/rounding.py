@@ -1,0 +1,282 @@
+"""Correctly rounded emulation of binary floating-point formats.
+
+``round_to(x, fmt, mode)`` maps float64 (or float32/float16, real or complex) values to the value of
+``fmt`` selected by the rounding ``mode``, computed with *one* rounding from the exact input value
+(no detour through float32, so no double rounding), and returns it as float64 (complex128).
+
+Algorithm (generic path). For finite ``x != 0`` write ``|x| = f * 2**E`` with ``f in [0.5, 1)``
+(:func:`numpy.frexp`: exact, never a floating log2), so ``e = E - 1`` is the exponent of ``|x|``.
+The spacing of ``fmt`` around ``|x|`` is the quantum ``2**q`` with
+
+* ``q = max(e, emin) - (t - 1)`` with subnormals (gradual underflow),
+* ``q = e - (t - 1)`` for ``e >= emin`` and ``q = emin`` below it without subnormals (the only
+  candidates are then ``0`` and ``2**emin``).
+
+``y = |x| * 2**-q`` is exact (a power-of-two scaling of a float64 whose result stays normal or is
+exactly representable), ``n = floor(y)`` and ``r = y - n`` are exact; the mode decides from ``r`` (and
+the parity of ``n``, the sign of ``x``, or a uniform draw) whether the magnitude is ``n`` or ``n + 1``
+quanta. The result ``(n + up) * 2**q`` may carry into the next binade, which is still exact.
+Overflow is judged on that unbounded-exponent result, as IEEE 754 section 7.4 prescribes: a result
+above the largest finite value becomes inf, the largest finite value, or NaN according to the mode
+and the format's overflow policy (see :func:`_overflow_value`).
+
+Fast path (round-to-nearest-even, formats with subnormals and ``t <= 50``): adding and subtracting
+``s = 2**(max(e, emin) + 53 - t)`` in float64 rounds ``|x|`` to a multiple of ``2**q`` with float64's own
+ties-to-even rounding, because ``|x| + s`` lies in the binade of ``s``, whose float64 spacing is exactly
+``2**q``, and ``s / 2**q = 2**52`` is even so parity is preserved (the classic Dekker/"magic number"
+argument, cf. Dekker 1971 and Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed.,
+section 2.4). ``s`` is built from the exponent bits of ``x``, raised to at least ``2**(emin + 53 - t)``
+for subnormals. Chunks that contain a value beyond the largest finite value take the generic path.
+Both paths run in cache-sized chunks on a thread pool (numpy releases the GIL).
+
+Stochastic rounding (``sr``) rounds the magnitude up with probability ``r`` (the distance to the lower
+neighbour in quanta) using a uniform draw on a 2**-53 grid; ``r`` is a multiple of 2**-52 in the normal
+range, so the probability is exact there (within 2**-53 in the subnormal range). Overflow in ``sr``
+follows the round-to-nearest policy (inf, saturate or NaN).
+
+Signed zeros are kept (the sign of ``x`` is copied onto the result), NaN propagates, ``+-inf`` maps to
+``+-inf`` in formats with infinities, to ``+-max`` with the saturate policy and to NaN otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from errbound.errors import ErrboundError
+from errbound.formats import Format, get_format
+
+__all__ = ["ROUNDING_MODES", "RoundingMode", "round_to", "as_generator", "check_subnormals_supported"]
+
+RoundingMode = Literal["rne", "rna", "rz", "ru", "rd", "sr"]
+ROUNDING_MODES: tuple[str, ...] = ("rne", "rna", "rz", "ru", "rd", "sr")
+
+_EXP_MASK = np.uint64(0x7FF0000000000000)
+_ABS_MASK = np.uint64(0x7FFFFFFFFFFFFFFF)
+_CHUNK = 1 << 16
+_PARALLEL_MIN = 1 << 18
+_ACCEPTED_REAL = (np.float64, np.float32, np.float16)
+_ACCEPTED_COMPLEX = (np.complex128, np.complex64)
+
+
+def check_subnormals_supported() -> None:
+    """Raise if the process flushes float64 subnormals to zero (e.g. a library set FTZ/DAZ).
+
+    Subnormal emulation relies on IEEE gradual underflow of float64 itself.
+    """
+    tiny = np.float64(2.0**-1074)
+    if not (tiny > 0 and np.float64(2.0**-1022) / 2 == np.float64(2.0**-1023)):
+        raise ErrboundError(
+            "float64 subnormals are flushed to zero in this process (FTZ/DAZ is on, often set by a fast-math "
+            "library); errbound's rounding emulation needs IEEE gradual underflow: unset FTZ/DAZ"
+        )
+
+
+def as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
+    """Turn a seed or Generator into a Generator; stochastic rounding needs one explicitly."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise ErrboundError(
+        f"stochastic rounding needs rng=<int seed or numpy.random.Generator> for reproducibility, got {rng!r}"
+    )
+
+
+def _as_float_array(x: ArrayLike) -> NDArray:
+    if isinstance(x, (float, int)) and not isinstance(x, bool):
+        return np.asarray(float(x), dtype=np.float64)
+    if isinstance(x, complex):
+        return np.asarray(x, dtype=np.complex128)
+    arr = np.asarray(x)
+    if arr.dtype.type in _ACCEPTED_REAL:
+        return arr.astype(np.float64, copy=False)
+    if arr.dtype.type in _ACCEPTED_COMPLEX:
+        return arr.astype(np.complex128, copy=False)
+    raise ErrboundError(
+        f"round_to accepts float64/float32/float16 or complex128/complex64 arrays, got dtype {arr.dtype}; "
+        "convert integers explicitly with .astype(np.float64) (object arrays are not supported)"
+    )
+
+
+def _overflow_value(mode: str, fmt: Format, positive: NDArray) -> NDArray:
+    """Value of an overflowing result with sign ``positive`` (bool array), per mode and policy.
+
+    Round-to-nearest (and stochastic) modes overflow to inf (policy "inf"), to the largest finite
+    value ("saturate") or to NaN ("nan"). Directed modes return inf only in the direction of
+    rounding and the largest finite value otherwise (IEEE 754 section 7.4); with the "nan" policy
+    that inf becomes NaN, with "saturate" the largest finite value.
+    """
+    big = {"inf": np.inf, "saturate": fmt.max, "nan": np.nan}[fmt.overflow]
+    if mode in ("rne", "rna", "sr"):
+        mag = np.full(positive.shape, big)
+    elif mode == "rz":
+        mag = np.full(positive.shape, fmt.max)
+    elif mode == "ru":
+        mag = np.where(positive, big, fmt.max)
+    else:  # rd
+        mag = np.where(positive, fmt.max, big)
+    return np.where(positive, mag, -mag)
+
+
+def _round_generic(x: NDArray, fmt: Format, mode: str, draws: NDArray | None) -> NDArray:
+    """Exact rounding of float64 ``x`` by the frexp/floor decomposition (all modes, all formats).
+
+    ``draws`` holds the uniform [0, 1) variates of stochastic rounding (same shape as ``x``).
+    """
+    ax = np.abs(x)
+    finite = np.isfinite(x)
+    safe = np.where(finite, ax, 0.0)
+    _, big_e = np.frexp(safe)
+    e = big_e.astype(np.int64) - 1
+    if fmt.subnormals:
+        q = np.maximum(e, fmt.emin) - (fmt.t - 1)
+    else:
+        q = np.where(e < fmt.emin, fmt.emin, e - (fmt.t - 1))
+    y = np.ldexp(safe, -q)
+    n = np.floor(y)
+    frac = y - n
+    if mode == "rne":
+        up = (frac > 0.5) | ((frac == 0.5) & (np.fmod(n, 2.0) == 1.0))
+    elif mode == "rna":
+        up = frac >= 0.5
+    elif mode == "rz":
+        up = np.zeros(x.shape, dtype=bool)
+    elif mode == "ru":
+        up = (frac > 0) & (x > 0)
+    elif mode == "rd":
+        up = (frac > 0) & (x < 0)
+    else:  # sr
+        assert draws is not None
+        up = draws < frac
+    mag = np.ldexp(n + up, q)
+    over = finite & (mag > fmt.max)
+    result = np.copysign(mag, x)
+    if over.any():
+        result[over] = _overflow_value(mode, fmt, x[over] > 0)
+    return _non_finite(result, x, finite, fmt)
+
+
+def _non_finite(result: NDArray, x: NDArray, finite: NDArray, fmt: Format) -> NDArray:
+    if finite.all():
+        return result
+    nan = np.isnan(x)
+    result[nan] = np.nan
+    inf = ~finite & ~nan
+    if inf.any():
+        if fmt.has_inf:
+            result[inf] = x[inf]
+        elif fmt.overflow == "saturate":
+            result[inf] = np.copysign(fmt.max, x[inf])
+        else:
+            result[inf] = np.nan
+    return result
+
+
+def _rne_chunk(x: NDArray, out: NDArray, fmt: Format) -> None:
+    """Round-to-nearest-even of one chunk into ``out`` by the add-and-subtract construction.
+
+    Chunks holding a value above the largest finite value (or inf, or only NaN) take the generic
+    path, so the fast kernel never sees overflow and its ``s`` stays finite.
+    """
+    np.abs(x, out=out)
+    if not np.fmax.reduce(out) <= fmt.max:  # NaN-aware: fmax skips NaN unless the chunk is all NaN
+        out[:] = _round_generic(x, fmt, "rne", None)
+        return
+    shift = out.view(np.uint64) & _EXP_MASK  # 2**e as bits (0 for zeros and subnormals)
+    shift += np.uint64((53 - fmt.t) << 52)  # 2**(e + 53 - t)
+    np.maximum(shift, np.float64(2.0 ** (fmt.emin + 53 - fmt.t)).view(np.uint64), out=shift)
+    magic = shift.view(np.float64)
+    out += magic  # float64 RNE at spacing 2**(max(e, emin) - t + 1): the rounding itself
+    out -= magic  # exact
+    np.copysign(out, x, out=out)
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
+    return _POOL
+
+
+def _in_chunks(x: NDArray, work) -> NDArray:  # type: ignore[no-untyped-def]
+    """Apply ``work(flat_slice, out_slice)`` over cache-sized chunks, on threads for big arrays."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    starts = range(0, flat.size, _CHUNK)
+
+    def one(start: int) -> None:
+        # Every operation below is exact or deliberately overflowing; NaN inputs propagate. The
+        # error state is per thread, so it is set here, inside the worker.
+        with np.errstate(all="ignore"):
+            work(slice(start, start + _CHUNK), flat, out)
+
+    if flat.size >= _PARALLEL_MIN and (os.cpu_count() or 1) > 1:
+        list(_pool().map(one, starts))
+    else:
+        for start in starts:
+            one(start)
+    return out.reshape(x.shape)
+
+
+def _round_real(x: NDArray, fmt: Format, mode: str, gen: np.random.Generator | None) -> NDArray:
+    if fmt.t == 53 and fmt.emin == -1022 and fmt.emax == 1023 and fmt.subnormals:
+        # float64 values are already in this format; only the overflow policy could matter, and no
+        # finite float64 exceeds its max.
+        return _non_finite(x.copy(), x, np.isfinite(x), fmt)
+    if mode == "rne" and fmt.subnormals and fmt.t <= 50 and fmt.emax + 53 - fmt.t <= 1023:
+
+        def fast(sl: slice, flat: NDArray, out: NDArray) -> None:
+            _rne_chunk(flat[sl], out[sl], fmt)
+
+        return _in_chunks(x, fast)
+    draws = gen.random(x.size) if gen is not None else None
+
+    def generic(sl: slice, flat: NDArray, out: NDArray) -> None:
+        out[sl] = _round_generic(flat[sl], fmt, mode, None if draws is None else draws[sl])
+
+    return _in_chunks(x, generic)
+
+
+def round_to(
+    x: ArrayLike,
+    fmt: Format | str,
+    mode: RoundingMode | str = "rne",
+    rng: int | np.random.Generator | None = None,
+) -> NDArray:
+    """Round ``x`` into ``fmt`` with one correct rounding; return float64 (complex128) values.
+
+    Parameters
+    ----------
+    x : array_like of float64, float32 or float16 (real or complex, any shape)
+        Complex values have their real and imaginary parts rounded separately.
+    fmt : Format or format name (see :func:`errbound.get_format`)
+    mode : ``"rne"`` nearest ties-to-even, ``"rna"`` nearest ties-away, ``"rz"`` toward zero,
+        ``"ru"`` toward +inf, ``"rd"`` toward -inf, ``"sr"`` stochastic (up with probability equal
+        to the distance from the lower neighbour, in units of the local spacing).
+    rng : seed or numpy Generator, required for ``mode="sr"``.
+
+    Returns
+    -------
+    ndarray of float64 (complex128 for complex input) with every entry exactly representable in
+    ``fmt`` (or +-inf / NaN per the format), same shape as ``x``.
+    """
+    fmt = get_format(fmt)
+    if mode not in ROUNDING_MODES:
+        raise ErrboundError(f"unknown rounding mode {mode!r}; choose one of {', '.join(ROUNDING_MODES)}")
+    gen = as_generator(rng) if mode == "sr" else None
+    arr = _as_float_array(x)
+    if np.iscomplexobj(arr):
+        result = np.empty(arr.shape, dtype=np.complex128)
+        result.real = _round_real(np.ascontiguousarray(arr.real), fmt, mode, gen)
+        result.imag = _round_real(np.ascontiguousarray(arr.imag), fmt, mode, gen)
+    else:
+        result = _round_real(arr, fmt, mode, gen)
+    return result[()] if result.ndim == 0 else result

@@ -1,0 +1,183 @@
+"""Training-step benchmark: samples/s and peak memory of one FNO training step per precision policy.
+
+For each configuration a fresh FNO (2-D by default: hidden 64, 32x32 modes, 4 layers) and AdamW optimiser
+are built, random inputs of the given batch and resolution are drawn, ``warmup`` steps are run, then
+``steps`` timed steps (device synchronised around each); ``samples_per_s = batch / median step time``.
+``peak_mem_mib`` is ``torch.cuda.max_memory_allocated`` over warm-up and timed steps (CUDA only; None on
+CPU). ``loss_finite`` says whether every step's loss was finite. When neuraloperator is importable the
+same configurations of its FNO run side by side (``lib`` field), with its ``fno_block_precision`` and the
+tanh stabilizer for mixed/half, under fp16 autocast for amp/mixed/half.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import statistics
+import time
+from typing import Any, Literal
+
+import torch
+
+from errbound.errors import ErrboundError
+from errbound.train.losses import LpLoss
+from errbound.train.models import FNO, FNOConfig
+from errbound.train.precision import PrecisionPolicy
+from errbound.train.spectral import check_supported
+
+__all__ = ["BenchConfig", "bench_step", "bench_neuralop", "neuralop_available"]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BenchConfig:
+    res: int
+    policy: PrecisionPolicy
+    backend: Literal["fft", "dft"] = "dft"
+    batch: int = 16
+    hidden: int = 64
+    modes: int = 32
+    n_layers: int = 4
+    dim: int = 2
+    warmup: int = 2
+    steps: int = 5
+    device: str = "cuda"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("res", "batch", "hidden", "modes", "n_layers", "steps"):
+            if int(getattr(self, name)) < 1:
+                raise ErrboundError(f"bench {name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.warmup < 0:
+            raise ErrboundError(f"bench warmup must be >= 0, got {self.warmup}")
+        if self.dim not in (1, 2, 3):
+            raise ErrboundError(f"bench dim must be 1, 2 or 3, got {self.dim}")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _release(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _row(cfg: BenchConfig, lib: str, precision: str) -> dict[str, Any]:
+    return {"lib": lib, "res": cfg.res, "precision": precision, "backend": cfg.backend if lib == "errbound" else "fft",
+            "batch": cfg.batch, "hidden": cfg.hidden, "modes": cfg.modes, "n_layers": cfg.n_layers,
+            "samples_per_s": None, "step_ms_median": None, "peak_mem_mib": None, "loss_finite": None, "error": None}
+
+
+def _time_steps(step, cfg: BenchConfig, device: torch.device, row: dict[str, Any]) -> dict[str, Any]:
+    finite = True
+    for _ in range(cfg.warmup):
+        finite &= bool(torch.isfinite(step()).item())
+    times = []
+    for _ in range(cfg.steps):
+        _sync(device)
+        t0 = time.perf_counter()
+        loss = step()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+        finite &= bool(torch.isfinite(loss).item())
+    med = statistics.median(times)
+    row.update(samples_per_s=cfg.batch / med, step_ms_median=1e3 * med, loss_finite=finite,
+               peak_mem_mib=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None)
+    return row
+
+
+def bench_step(cfg: BenchConfig) -> dict[str, Any]:
+    """Benchmark our FNO under ``cfg.policy``; returns one result row (``lib="errbound"``)."""
+    device = torch.device(cfg.device)
+    policy = cfg.policy
+    row = _row(cfg, "errbound", policy.name)
+    spatial = (cfg.res,) * cfg.dim
+    check_supported(policy, cfg.backend, spatial)
+    _release(device)
+    torch.manual_seed(cfg.seed)
+    model = FNO(FNOConfig(hidden=cfg.hidden, modes=(cfg.modes,) * cfg.dim, n_layers=cfg.n_layers, backend=cfg.backend), policy).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler(device.type, enabled=policy.needs_grad_scaler)
+    loss_fn = LpLoss(d=cfg.dim, reduction="mean")
+    x = torch.randn(cfg.batch, 1, *spatial, device=device)
+    y = torch.randn(cfg.batch, 1, *spatial, device=device)
+
+    def step() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=policy.torch_half_dtype if policy.autocast else None, enabled=policy.autocast):
+            pred = model(x)
+        loss = loss_fn(pred, y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        return loss.detach()
+
+    try:
+        return _time_steps(step, cfg, device, row)
+    except torch.cuda.OutOfMemoryError:
+        row["error"] = "out of memory"
+        return row
+    finally:
+        del model, opt, x, y
+        _release(device)
+
+
+def neuralop_available() -> bool:
+    try:
+        import neuralop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def bench_neuralop(cfg: BenchConfig) -> dict[str, Any]:
+    """The same step with neuraloperator's FNO (``lib="neuraloperator"``); precision mapped as in NOTES.md s5."""
+    from neuralop.models import FNO as NeuralopFNO
+
+    device = torch.device(cfg.device)
+    block = cfg.policy.block
+    row = _row(cfg, "neuraloperator", cfg.policy.name)
+    if cfg.policy.half_dtype != "fp16" and block != "full":
+        row["error"] = "neuraloperator's half modes are fp16 only"
+        return row
+    _release(device)
+    torch.manual_seed(cfg.seed)
+    try:
+        model = NeuralopFNO(
+            n_modes=(cfg.modes,) * cfg.dim, in_channels=1, out_channels=1, hidden_channels=cfg.hidden,
+            n_layers=cfg.n_layers, fno_block_precision="full" if block == "amp" else block,
+            stabilizer="tanh" if block in ("mixed", "half") else None,
+        ).to(device)
+    except TypeError as exc:  # a neuraloperator version with another constructor
+        row["error"] = f"cannot build neuraloperator FNO: {exc}"
+        return row
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    loss_fn = LpLoss(d=cfg.dim, reduction="mean")
+    spatial = (cfg.res,) * cfg.dim
+    x = torch.randn(cfg.batch, 1, *spatial, device=device)
+    y = torch.randn(cfg.batch, 1, *spatial, device=device)
+    use_amp = block != "full"
+
+    def step() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            pred = model(x)
+        loss = loss_fn(pred, y)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    try:
+        return _time_steps(step, cfg, device, row)
+    except torch.cuda.OutOfMemoryError:
+        row["error"] = "out of memory"
+        return row
+    except RuntimeError as exc:  # e.g. cuFFT half at a non-power-of-two size: recorded, not fatal
+        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        return row
+    finally:
+        del model, opt, x, y
+        _release(device)

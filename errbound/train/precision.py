@@ -1,0 +1,218 @@
+"""Precision policies for FNO training: what runs in which format, and how overflow is prevented.
+
+A :class:`PrecisionPolicy` says three things:
+
+* ``block``: how the spectral block computes
+
+  - ``"full"``: transform, contraction and inverse in fp32;
+  - ``"amp"``: same as full inside the block (its input is cast back to fp32), autocast outside;
+  - ``"mixed"``: forward transform in fp32, spectrum cast to ``half_dtype``, contraction and inverse
+    transform in ``half_dtype`` (fp32 accumulation in the matrix products);
+  - ``"half"``: block input cast to ``half_dtype``, forward transform, contraction and inverse all in
+    ``half_dtype`` (fp32 accumulation in the matrix products).
+
+* ``half_dtype``: ``"fp16"`` or ``"bf16"``, used by autocast outside the block (for every mode but
+  ``full``) and inside the block for ``mixed``/``half``.
+* ``stabilizer``: a :class:`Stabilizer` applied to the tensor entering the forward transform (never to
+  the skip path).
+
+Spectral weights stay fp32 master copies and are cast on the fly. fp16 policies need a GradScaler
+(:attr:`PrecisionPolicy.needs_grad_scaler`); bf16 ones do not (bf16 has fp32's exponent range).
+
+Strings are parsed once, at the CLI boundary, by :func:`parse_precision`:
+``<mode>[-bf16][+<stabilizer>]`` with mode in ``full amp mixed half`` and stabilizer in
+``none tanh clip sigma2 pow2``; e.g. ``half``, ``half+tanh``, ``mixed-bf16+none``.
+Default stabilizers: ``pow2`` (exact power-of-two pre-scaling) for fp16 mixed/half, ``none`` otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from errbound.errors import ErrboundError
+
+__all__ = [
+    "BLOCK_MODES",
+    "STABILIZER_KINDS",
+    "PRECISION_NAMES",
+    "Stabilizer",
+    "PrecisionPolicy",
+    "parse_precision",
+    "parse_schedule",
+    "FULL",
+    "SAFER",
+]
+
+BLOCK_MODES = ("full", "amp", "mixed", "half")
+HALF_DTYPES = ("fp16", "bf16")
+STABILIZER_KINDS = ("none", "tanh", "clip", "sigma2", "pow2")
+#: The named policies (each also accepts ``+<stabilizer>``).
+PRECISION_NAMES = ("full", "amp", "mixed", "half", "amp-bf16", "mixed-bf16", "half-bf16")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Stabilizer:
+    """Transform applied to the spectral block's input before the forward transform.
+
+    * ``none``: identity (fp16 can overflow: the unnormalised DFT of n points grows up to n max|x|);
+    * ``tanh``: ``tanh(x)`` (the paper's choice; changes the function);
+    * ``clip``: clamp to ``[-bound, bound]`` (changes the function);
+    * ``sigma2``: clamp each (sample, channel) to mean +- ``nsigma`` standard deviations;
+    * ``pow2``: multiply by ``2**-k`` before the block and by ``2**k`` after it. The block is linear,
+      so this is exact up to underflow: ``k = max(0, e - target_exp)`` where ``2**e`` bounds
+      ``sum |x|`` (the largest possible unnormalised DFT coefficient) of the worst (sample, channel),
+      and ``target_exp`` is the half format's ``emax - 1`` (14 for fp16, 126 for bf16).
+    """
+
+    kind: Literal["none", "tanh", "clip", "sigma2", "pow2"] = "none"
+    bound: float = 1.0
+    nsigma: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in STABILIZER_KINDS:
+            raise ErrboundError(
+                f"unknown stabilizer {self.kind!r}; choose one of: {', '.join(STABILIZER_KINDS)}"
+            )
+        if not (self.bound > 0 and self.bound != float("inf")):
+            raise ErrboundError(f"stabilizer bound must be a positive finite number, got {self.bound!r}")
+        if not (self.nsigma > 0 and self.nsigma != float("inf")):
+            raise ErrboundError(f"stabilizer nsigma must be a positive finite number, got {self.nsigma!r}")
+
+    @property
+    def exact(self) -> bool:
+        """True when the stabilizer does not change the function (``none`` and ``pow2``)."""
+        return self.kind in ("none", "pow2")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PrecisionPolicy:
+    """Where each part of an FNO runs in reduced precision; see the module docstring."""
+
+    block: Literal["full", "amp", "mixed", "half"] = "full"
+    half_dtype: Literal["fp16", "bf16"] = "fp16"
+    stabilizer: Stabilizer = Stabilizer()
+
+    def __post_init__(self) -> None:
+        if self.block not in BLOCK_MODES:
+            raise ErrboundError(f"unknown precision mode {self.block!r}; choose one of: {', '.join(BLOCK_MODES)}")
+        if self.half_dtype not in HALF_DTYPES:
+            raise ErrboundError(f"unknown half dtype {self.half_dtype!r}; choose one of: {', '.join(HALF_DTYPES)}")
+        if not isinstance(self.stabilizer, Stabilizer):
+            raise ErrboundError(
+                f"stabilizer must be a Stabilizer object, got {type(self.stabilizer).__name__}; "
+                "build one with Stabilizer(kind=...)"
+            )
+        if self.block == "full" and self.half_dtype != "fp16":
+            raise ErrboundError("precision 'full' uses no half dtype; pass block='full' without half_dtype")
+        if self.block in ("full", "amp") and self.stabilizer.kind != "none":
+            raise ErrboundError(
+                f"stabilizer {self.stabilizer.kind!r} only applies to the half-precision block modes "
+                "'mixed' and 'half'; use stabilizer none with 'full' or 'amp'"
+            )
+
+    @property
+    def name(self) -> str:
+        """Canonical string form, parsed back by :func:`parse_precision`."""
+        base = self.block if self.block == "full" or self.half_dtype == "fp16" else f"{self.block}-bf16"
+        if self.block in ("mixed", "half") and self.stabilizer != _default_stabilizer(self.block, self.half_dtype):
+            base += f"+{self.stabilizer.kind}"
+        return base
+
+    @property
+    def autocast(self) -> bool:
+        """Whether the layers outside the spectral block run under autocast."""
+        return self.block != "full"
+
+    @property
+    def block_half(self) -> bool:
+        """Whether the spectral block computes (partly) in ``half_dtype``."""
+        return self.block in ("mixed", "half")
+
+    @property
+    def uses_fp16(self) -> bool:
+        return self.block != "full" and self.half_dtype == "fp16"
+
+    @property
+    def needs_grad_scaler(self) -> bool:
+        """fp16 needs loss scaling (narrow exponent range); bf16 and fp32 do not."""
+        return self.uses_fp16
+
+    @property
+    def torch_half_dtype(self):  # -> torch.dtype
+        import torch
+
+        return torch.float16 if self.half_dtype == "fp16" else torch.bfloat16
+
+    @property
+    def half_emax(self) -> int:
+        return 15 if self.half_dtype == "fp16" else 127
+
+    def __str__(self) -> str:
+        return self.name
+
+
+FULL = PrecisionPolicy(block="full")
+
+
+def _default_stabilizer(block: str, half_dtype: str) -> Stabilizer:
+    if block in ("mixed", "half") and half_dtype == "fp16":
+        return Stabilizer(kind="pow2")
+    return Stabilizer(kind="none")
+
+
+def parse_precision(text: str) -> PrecisionPolicy:
+    """Parse ``<mode>[-bf16|-fp16][+<stabilizer>]`` into a :class:`PrecisionPolicy` (CLI boundary only)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ErrboundError(f"precision must be a non-empty string such as 'half', got {text!r}")
+    raw = text.strip().lower()
+    head, _, stab = raw.partition("+")
+    mode, _, dtype = head.partition("-")
+    dtype = dtype or "fp16"
+    if mode not in BLOCK_MODES or dtype not in HALF_DTYPES or (mode == "full" and head != "full"):
+        raise ErrboundError(
+            f"unknown precision {text!r}; choose one of: {', '.join(PRECISION_NAMES)} "
+            f"(optionally followed by +stabilizer, stabilizer in {', '.join(STABILIZER_KINDS)})"
+        )
+    if mode == "full":
+        dtype = "fp16"
+    stabilizer = Stabilizer(kind=stab) if stab else _default_stabilizer(mode, dtype)  # type: ignore[arg-type]
+    return PrecisionPolicy(block=mode, half_dtype=dtype, stabilizer=stabilizer)  # type: ignore[arg-type]
+
+
+#: Order used by the non-finite fallback: each policy's next safer one.
+def SAFER(policy: PrecisionPolicy) -> PrecisionPolicy:
+    """The next safer policy: half -> mixed -> amp -> full (same half dtype and stabilizer kept if valid)."""
+    if policy.block == "half":
+        return dataclasses.replace(policy, block="mixed")
+    if policy.block == "mixed":
+        return PrecisionPolicy(block="amp", half_dtype=policy.half_dtype)
+    return FULL
+
+
+def parse_schedule(text: str, epochs: int | None = None) -> tuple[tuple[int, PrecisionPolicy], ...]:
+    """Parse a precision schedule ``"half:0,mixed+none:125,full:375"`` (policy:first_epoch, ...).
+
+    Returns ``((epoch, policy), ...)`` sorted by epoch; the first entry must start at epoch 0.
+    """
+    entries = []
+    for part in text.split(","):
+        part = part.strip()
+        name, sep, start = part.rpartition(":")
+        if not sep or not name:
+            raise ErrboundError(
+                f"schedule entry {part!r} is not 'precision:epoch'; write e.g. 'half:0,mixed+none:125,full:375'"
+            )
+        try:
+            epoch = int(start)
+        except ValueError:
+            raise ErrboundError(f"schedule entry {part!r}: epoch {start!r} is not an integer") from None
+        if epoch < 0 or (epochs is not None and epoch >= epochs):
+            raise ErrboundError(f"schedule entry {part!r}: epoch {epoch} is outside [0, {epochs})")
+        entries.append((epoch, parse_precision(name)))
+    entries.sort(key=lambda e: e[0])
+    if not entries or entries[0][0] != 0:
+        raise ErrboundError(f"precision schedule {text!r} must have an entry starting at epoch 0")
+    if len({e for e, _ in entries}) != len(entries):
+        raise ErrboundError(f"precision schedule {text!r} has two entries for the same epoch")
+    return tuple(entries)
