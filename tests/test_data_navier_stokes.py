@@ -17,6 +17,15 @@ from errbound.errors import ErrboundError  # noqa: E402
 PARAMS = dict(alpha=2.5, tau=7.0, sigma=7.0**1.5)
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny grids: intra-op threading costs 50x more than it saves on a loaded 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _grid(s: int) -> tuple[np.ndarray, np.ndarray]:
     x = np.arange(s) / s
     return np.meshgrid(x, x, indexing="ij")

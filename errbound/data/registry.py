@@ -31,7 +31,9 @@ class DatasetSpec:
     """A dataset recipe: its name, spatial dimension, defaults and generator module.
 
     ``defaults`` are the physical parameters accepted by ``make_dataset(params=...)``;
-    ``min_res`` is the smallest resolution the recipe supports.
+    ``min_res`` is the smallest resolution the recipe supports; ``exact_upsampling`` is True when
+    outputs are trigonometric polynomials evaluated exactly at any grid, so a solver grid coarser
+    than an output resolution is allowed (periodic spectral datasets).
     """
 
     name: str
@@ -40,6 +42,7 @@ class DatasetSpec:
     module: str
     defaults: Mapping[str, float]
     min_res: int
+    exact_upsampling: bool = False
 
     def __post_init__(self) -> None:
         if self.dim not in (1, 2, 3):
@@ -79,12 +82,12 @@ DATASETS: Mapping[str, DatasetSpec] = MappingProxyType({
         defaults={"alpha": 2.0, "tau": 3.0, "a_high": 12.0, "a_low": 3.0, "forcing": 1.0},
     ),
     "navier_stokes": DatasetSpec(
-        name="navier_stokes", dim=2, module="errbound.data.navier_stokes", min_res=8,
+        name="navier_stokes", dim=2, module="errbound.data.navier_stokes", min_res=8, exact_upsampling=True,
         description="2-D incompressible Navier-Stokes vorticity on T^2; x = w(0) (GRF), y = w(T)",
         defaults={"nu": 1e-3, "T": 1.0, "dt": 1e-3, "alpha": 2.5, "tau": 7.0, "sigma": 7.0**1.5},
     ),
     "burgers": DatasetSpec(
-        name="burgers", dim=1, module="errbound.data.burgers", min_res=8,
+        name="burgers", dim=1, module="errbound.data.burgers", min_res=8, exact_upsampling=True,
         description="1-D viscous Burgers u_t + (u^2/2)_x = nu u_xx on the periodic unit interval; x = u(0) (GRF), y = u(T)",
         defaults={"nu": 0.1, "T": 1.0, "alpha": 2.0, "tau": 5.0, "sigma": 25.0, "cfl": 0.5},
     ),
@@ -177,7 +180,9 @@ def make_dataset(
     The train split has ``n_train`` samples at ``res``; the test split has ``n_test`` samples
     evaluated at every resolution in ``test_res`` (default ``(res,)``): the same functions at each
     resolution, for zero-shot super-resolution. All splits are computed on one solver grid
-    ``fine_res`` (default: the dataset's rule in docs/data.md) and sampled down to each resolution.
+    ``fine_res`` (default: the dataset's rule in docs/data.md) and sampled down to each resolution
+    (periodic datasets also accept ``fine_res`` below a resolution: exact evaluation of the computed
+    Fourier series; Darcy needs ``fine_res`` >= every resolution).
     Deterministic in (name, params, seed, fine_res): sample i of a split depends only on those and
     i. ``device`` ("cpu", "cuda", "cuda:0") is used by the torch solver (navier_stokes); the numpy
     solvers ignore it. Files already in the cache with matching metadata are reused unless
@@ -197,7 +202,7 @@ def make_dataset(
     all_res = tuple(sorted({res, *tres}))
     if fine_res is None:
         fine_res = spec.default_fine_res(all_res)
-    fine_res = _check_int("fine_res", fine_res, max(all_res))
+    fine_res = _check_int("fine_res", fine_res, spec.min_res if spec.exact_upsampling else max(all_res))
 
     key = {
         "recipe_version": RECIPE_VERSION, "name": name, "params": resolved, "seed": seed, "fine_res": fine_res,

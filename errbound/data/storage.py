@@ -78,7 +78,11 @@ def load_pair(
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
-        raise ErrboundError(f"cannot read {path} as a torch .pt file ({type(exc).__name__}: {exc})") from exc
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+        raise ErrboundError(
+            f"cannot read {path} as a torch .pt file of tensors (loaded with weights_only=True, so only tensors, "
+            f"dicts, lists and numbers are accepted): {type(exc).__name__}: {first}"
+        ) from exc
     if not isinstance(data, dict) or "x" not in data or "y" not in data:
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise ErrboundError(f"{path} must hold a dict with keys 'x' and 'y' (the neuraloperator .pt layout); found {keys}")

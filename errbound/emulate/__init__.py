@@ -33,7 +33,8 @@ Truncated DFT as a matrix product (tensor-core model, only the retained modes)::
     retained_indices(n, k, *, real) -> ndarray           (0..k-1, or 0..k-1 and n-k..n-1)
     dft_modes(x, modes, config, *, axes=None, real=True, norm="backward") -> complex128 ndarray
     idft_modes(X, shape, config, *, axes=None, real=True, norm="backward") -> ndarray
-    rounded_matmul(a, b, acc_fmt, *, mode="rne") -> float64 ndarray
+    dft_matrix(n, idx, sign, fmt, factor_key=None, weights=None) -> (C, S) rounded matrices
+    (accumulation: errbound.arith.matmul, left to right over the inner index)
 
 Overflow and magnitudes (exact propagation of magnitudes through every stage of the same
 decomposition, with rigorous rounding bands)::
@@ -55,18 +56,18 @@ from __future__ import annotations
 from errbound.emulate._config import FFTConfig as FFTConfig
 from errbound.emulate._config import MatmulConfig as MatmulConfig
 from errbound.emulate._ops import Trace as Trace
-#from errbound.emulate.dft_matmul import dft_modes as dft_modes
-#from errbound.emulate.dft_matmul import idft_modes as idft_modes
-#from errbound.emulate.dft_matmul import retained_indices as retained_indices
-#from errbound.emulate.dft_matmul import rounded_matmul as rounded_matmul
-#from errbound.emulate.magnitude import MagnitudeReport as MagnitudeReport
-#from errbound.emulate.magnitude import OverflowPrediction as OverflowPrediction
-#from errbound.emulate.magnitude import PrescaleChoice as PrescaleChoice
-#from errbound.emulate.magnitude import largest_safe_resolution as largest_safe_resolution
-#from errbound.emulate.magnitude import max_intermediate as max_intermediate
-#from errbound.emulate.magnitude import optimal_prescale_exponent as optimal_prescale_exponent
-#from errbound.emulate.magnitude import overflow_threshold as overflow_threshold
-#from errbound.emulate.magnitude import predict_overflow as predict_overflow
+from errbound.emulate.dft_matmul import dft_matrix as dft_matrix
+from errbound.emulate.dft_matmul import dft_modes as dft_modes
+from errbound.emulate.dft_matmul import idft_modes as idft_modes
+from errbound.emulate.dft_matmul import retained_indices as retained_indices
+from errbound.emulate.magnitude import MagnitudeReport as MagnitudeReport
+from errbound.emulate.magnitude import OverflowPrediction as OverflowPrediction
+from errbound.emulate.magnitude import PrescaleChoice as PrescaleChoice
+from errbound.emulate.magnitude import largest_safe_resolution as largest_safe_resolution
+from errbound.emulate.magnitude import max_intermediate as max_intermediate
+from errbound.emulate.magnitude import optimal_prescale_exponent as optimal_prescale_exponent
+from errbound.emulate.magnitude import overflow_threshold as overflow_threshold
+from errbound.emulate.magnitude import predict_overflow as predict_overflow
 from errbound.emulate.transforms import fft as fft
 from errbound.emulate.transforms import fft2 as fft2
 from errbound.emulate.transforms import fftn as fftn
@@ -83,7 +84,7 @@ from errbound.emulate.transforms import rfftn as rfftn
 __all__ = [
     "FFTConfig", "MatmulConfig", "Trace",
     "fft", "ifft", "rfft", "irfft", "fftn", "ifftn", "rfftn", "irfftn", "fft2", "ifft2", "rfft2", "irfft2",
-    "retained_indices", "dft_modes", "idft_modes", "rounded_matmul",
+    "retained_indices", "dft_modes", "idft_modes", "dft_matrix",
     "overflow_threshold", "max_intermediate", "predict_overflow", "optimal_prescale_exponent",
     "largest_safe_resolution", "MagnitudeReport", "OverflowPrediction", "PrescaleChoice",
 ]

@@ -107,7 +107,7 @@ class MatmulConfig:
         input_fmt: the data and the DFT matrix entries are rounded into it (fp16 on tensor cores).
         acc_fmt: products of two ``input_fmt`` values are exact; every accumulation step is
             rounded into ``acc_fmt`` (fp32 on tensor cores), in the order documented by
-            :func:`errbound.emulate.dft_matmul.rounded_matmul`.
+            :func:`errbound.arith.matmul` (left to right over the inner index).
         out_fmt: the result is finally rounded into it (``None``: left in ``acc_fmt``).
         mode: rounding mode of every rounding (``rne`` default).
         scaling: ``"after"``: the normalization constant multiplies the accumulated result (one

@@ -98,6 +98,13 @@ def sum_round_to_odd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return s
 
 
+def _stack_consts(ndim: int, *consts: np.ndarray) -> np.ndarray:
+    """Stack constants on a new leading axis that lines up with stacked data of rank ``ndim``."""
+    arrs = np.broadcast_arrays(*[np.asarray(c, dtype=np.float64) for c in consts])
+    shape = arrs[0].shape
+    return np.stack(arrs).reshape((len(arrs),) + (1,) * (ndim - len(shape)) + shape)
+
+
 class Backend:
     """Interface the transform algorithms use. Arrays are opaque "component arrays" the
     algorithm may only index, slice, reshape, stack and concatenate (numpy); all arithmetic,
@@ -150,10 +157,9 @@ class Backend:
         """
         zr, zi = z[0], z[1]
         if self.config.cmul == "fma":
-            p = self.mul(np.stack([zi, zi]), np.stack(np.broadcast_arrays(d, c)))
-            return self.fma(np.stack([zr, zr]), np.stack(np.broadcast_arrays(c, d)), np.stack([self.neg(p[0]), p[1]]))
-        cd = np.stack(np.broadcast_arrays(c, d, d, c))
-        prods = self.mul(np.stack([zr, zr, zi, zi]), cd)
+            p = self.mul(np.stack([zi, zi]), _stack_consts(zr.ndim, d, c))
+            return self.fma(np.stack([zr, zr]), _stack_consts(zr.ndim, c, d), np.stack([self.neg(p[0]), p[1]]))
+        prods = self.mul(np.stack([zr, zr, zi, zi]), _stack_consts(zr.ndim, c, d, d, c))
         return self.add(prods[:2], np.stack([self.neg(prods[2]), prods[3]]))
 
     def scale(self, z: np.ndarray, f: float) -> np.ndarray:

@@ -110,7 +110,7 @@ def _neg(a: Num) -> Num:
 
 class _Ctx:
     def __init__(self, fmt: Format, const_fmt: Format, mode: str, cmul: str):
-        self.fmt, self.const_fmt, self.mode, self.cmul = fmt, const_fmt, mode, cmul
+        self.fmt, self.const_fmt, self.mode, self.cmul_kind = fmt, const_fmt, mode, cmul
 
     def r(self, q: Num) -> Num:
         return round_fraction(q, self.fmt, self.mode)
@@ -126,7 +126,7 @@ class _Ctx:
 
     def cmul(self, z: tuple[Num, Num], w: tuple[Fraction, Fraction]) -> tuple[Num, Num]:
         (zr, zi), (c, d) = z, w
-        if self.cmul == "fma":
+        if self.cmul_kind == "fma":
             p0 = self.r(_mul(zi, d))
             p1 = self.r(_mul(zi, c))
             return self.r(_add(_mul(zr, c), _neg(p0))), self.r(_add(_mul(zr, d), p1))
@@ -138,8 +138,13 @@ class _Ctx:
 
 
 def _mp_to_fraction(v: mpmath.mpf) -> Fraction:
-    man, exp = mpmath.mpf(v).man_exp
-    return Fraction(int(man)) * Fraction(2) ** int(exp)
+    sgn, man, exp, _ = mpmath.mpf(v)._mpf_  # (sign bit, |mantissa|, exponent, bitcount); man_exp drops the sign
+    if not man:
+        if exp:  # inf or nan are encoded with man = 0 and a special exponent
+            raise ValueError(f"not a finite number: {v}")
+        return Fraction(0)
+    q = Fraction(int(man)) * Fraction(2) ** int(exp)
+    return -q if sgn else q
 
 
 def _unit(num: int, den: int) -> tuple[mpmath.mpf, mpmath.mpf]:

@@ -175,6 +175,14 @@ class TorusFunction(abc.ABC):
         """vhat(w) on the box |w_i| <= k, shape (2k+1,)*dim, complex128."""
         return self.coef(mode_box(k, self.dim))
 
+    def coef_box_mp(self, k: int, dps: int) -> np.ndarray:
+        """vhat(w) on the box |w_i| <= k as an object array of mpc (``dps`` digits)."""
+        box = mode_box(k, self.dim).reshape(-1, self.dim)
+        out = np.empty(len(box), dtype=object)
+        for i, w in enumerate(box.tolist()):
+            out[i] = self.coef_mp(tuple(w), dps)
+        return out.reshape((2 * k + 1,) * self.dim)
+
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):

@@ -222,9 +222,10 @@ def dense_spectral_contract(spec: torch.Tensor, weight: torch.Tensor) -> torch.T
     nk = math.prod(kshape)
     cout = weight.shape[1]
     d = len(kshape)
-    x = spec.permute(*range(3, 3 + d), 0, 2, 1).reshape(nk, b, 2 * cin)
-    wr, wi = weight[..., 0], weight[..., 1]
-    w = torch.cat((torch.cat((wr, wi), 1), torch.cat((-wi, wr), 1)), 0)  # (2Cin, 2Cout, *K)
-    w = w.permute(*range(2, 2 + d), 0, 1).reshape(nk, 2 * cin, 2 * cout)
+    x = spec.permute(*range(3, 3 + d), 0, 2, 1).reshape(nk, b, 2 * cin).contiguous()
+    wk = weight.permute(*range(2, 2 + d), 0, 1, 2 + d).reshape(nk, cin, cout, 2).contiguous()
+    wr, wi = wk[..., 0], wk[..., 1]
+    # contiguous (K, 2Cin, 2Cout) block: strided batch views send CPU bmm down a slow path
+    w = torch.cat((torch.cat((wr, wi), 2), torch.cat((-wi, wr), 2)), 1)
     y = torch.bmm(x, w).reshape(*kshape, b, 2, cout)
     return y.permute(d, d + 2, d + 1, *range(d))

@@ -164,9 +164,13 @@ def _default_stabilizer(block: str, half_dtype: str) -> Stabilizer:
 def parse_precision(text: str) -> PrecisionPolicy:
     """Parse ``<mode>[-bf16|-fp16][+<stabilizer>]`` into a :class:`PrecisionPolicy` (CLI boundary only)."""
     if not isinstance(text, str) or not text.strip():
-        raise ErrboundError(f"precision must be a non-empty string such as 'half', got {text!r}")
+        raise ErrboundError(f"precision must be a non-empty string; choose one of: {', '.join(PRECISION_NAMES)}")
     raw = text.strip().lower()
-    head, _, stab = raw.partition("+")
+    head, plus, stab = raw.partition("+")
+    if plus and not stab:
+        raise ErrboundError(
+            f"precision {text!r} ends with '+' but names no stabilizer; choose one of: {', '.join(STABILIZER_KINDS)}"
+        )
     mode, _, dtype = head.partition("-")
     dtype = dtype or "fp16"
     if mode not in BLOCK_MODES or dtype not in HALF_DTYPES or (mode == "full" and head != "full"):

@@ -1,0 +1,56 @@
+"""``errbound advise``: recommend a spectral-block precision for your data before training."""
+
+from __future__ import annotations
+
+import argparse
+
+from errbound.cli._output import CommandOutput, format_table
+from errbound.errors import ErrboundError
+
+HELP = "recommend a precision for your data before training"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="FILE",
+                        help="samples (N, *grid): .npy, .npz or .pt ({'x': ..., 'y': ...} layout; --key picks the array)")
+    parser.add_argument("--key", help="array name inside .npz/.pt (default 'x', else the first array)")
+    parser.add_argument("--modes", type=int, help="modes per axis as for `errbound train --modes` (default the trainer's, capped by the grid)")
+    parser.add_argument("--formats", default="fp16,bf16", help="low-precision formats to consider (default fp16,bf16)")
+    parser.add_argument("--tolerance", type=float, default=0.1,
+                        help="ok when precision error <= tolerance x discretization error (default 0.1)")
+    parser.add_argument("--samples", type=int, default=4, help="samples emulated (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the stand-in spectral weights")
+
+
+def run(args: argparse.Namespace) -> CommandOutput:
+    from errbound.advise import advise, load_data
+
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if not formats:
+        raise ErrboundError(f"--formats {args.formats!r} names no format; pass e.g. fp16,bf16")
+    x = load_data(args.data, key=args.key)
+    adv = advise(x, modes=args.modes, formats=formats, tolerance=args.tolerance, n_samples=args.samples,
+                 seed=args.seed, data_name=args.data)
+    data = adv.as_dict()
+    disc = adv.discretization
+    rows = [{"format": c.format, "preset": c.preset, "prec_err": c.prec_err, "overflow": c.overflow,
+             "fix": (f"{c.fix['kind']} 2^{c.fix['exponent']}" if c.fix and c.fix["kind"] == "prescale" else
+                     (c.fix["kind"] if c.fix else "-")),
+             "ok": c.ok, "train flags": " ".join(c.train_flags) if c.train_flags else "(not trainable)"}
+            for c in adv.candidates]
+    rec = adv.recommended
+    lines = [
+        f"data {args.data}: {x.shape[0]} samples on a {'x'.join(map(str, adv.grid))} grid, {adv.modes} modes per axis",
+        f"discretization error (relative, retained modes): {adv.discretization_err:.3g} "
+        f"[{disc['method']}; tail {disc['tail']:.3g}, subsample "
+        f"{'-' if disc['subsample'] is None else format(disc['subsample'], '.3g')}, spectral decay beta {disc['beta']:.2f}]",
+        f"ok when prec_err <= {adv.tolerance:g} x {adv.discretization_err:.3g} = {adv.tolerance * adv.discretization_err:.3g}",
+        "",
+        format_table(rows, ["format", "preset", "prec_err", "overflow", "fix", "ok", "train flags"]),
+        "",
+        f"recommended: {rec['format']} {rec['preset']}: errbound train ... {' '.join(rec['train_flags'] or [])}",
+        f"  ({rec['reason']})",
+    ]
+    if "train_command" in rec:
+        lines.append(f"  {rec['train_command']}")
+    return CommandOutput(data=data, text="\n".join(lines))

@@ -1,0 +1,73 @@
+"""``errbound discretization``: discretization error of a Fourier layer across resolutions, with bounds.
+
+Thin layer over :func:`errbound.discretization.sweep`; nothing heavy is imported at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from errbound.cli._output import CommandOutput, format_number, format_table
+
+HELP = "discretization error of a Fourier layer across resolutions, with bounds"
+
+DEFAULT_RES = {1: "16,32,64,128,256,512,1024,2048,4096", 2: "16,32,64,128,256,512", 3: "16,32,64"}
+
+COLUMNS = ["res", "modes", "mode_err_max", "layer_err_rel", "bound_upper", "bound_lower", "ratio_upper", "bound_upper_by"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--function", required=True, metavar="F",
+                        help="function spec name[:key=value,...]; names: trig smooth tent step sobolev grf aliased tentgrid")
+    parser.add_argument("--dim", type=int, default=None, help="dimension d in 1..3 (default 1, or dim= in the spec)")
+    parser.add_argument("--res", default=None, metavar="LIST",
+                        help="comma-separated resolutions (points per axis); default by dimension: "
+                        + "; ".join(f"{d}-D {r}" for d, r in DEFAULT_RES.items()))
+    parser.add_argument("--modes", type=int, default=4, metavar="K", help="retained modes |w_i| <= K (default 4)")
+    parser.add_argument("--strict-modes", action="store_true",
+                        help="reject resolutions s <= 2K instead of keeping the (s-1)//2 modes such a grid resolves")
+    parser.add_argument("--method", choices=("reference", "float64"), default="reference",
+                        help="per-mode errors from the high-precision reference (default, cached) or the float64 fast path")
+    parser.add_argument("--dps", type=int, default=30, help="mpmath digits of the reference (>= 30; default 30)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS", help="run on a Dask cluster (scheduler address; needs errbound[dask])")
+    parser.add_argument("--cache", default=None, metavar="DIR",
+                        help="reference cache folder (default $ERRBOUND_CACHE, $XDG_CACHE_HOME/errbound or ~/.cache/errbound)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the reference cache")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the layer weights (default 0)")
+
+
+def run(args: argparse.Namespace) -> CommandOutput:
+    from errbound.discretization import sweep
+    from errbound.errors import ErrboundError
+    from errbound.functions import get_function
+    from errbound.results import provenance
+
+    fn = get_function(args.function, dim=args.dim)
+    res = args.res if args.res is not None else DEFAULT_RES[fn.dim]
+    if args.no_cache and args.cache:
+        raise ErrboundError("--cache and --no-cache contradict each other; pass one of them")
+    cache = False if args.no_cache else args.cache
+    result = sweep(fn, resolutions=res, modes=args.modes, method=args.method, dps=args.dps, jobs=args.jobs,
+                   dask=args.dask, cache=cache, strict_modes=args.strict_modes, layer_seed=args.seed)
+    data = {"command": "discretization", **result, "provenance": provenance()}
+    lines = [
+        f"discretization error of a Fourier layer: {result['function']} in {result['dim']}-D, modes |w_i| <= {args.modes}",
+        f"M = {format_number(result['M'])}"
+        + (f", L = {format_number(result['L'])}" if result["L"] is not None else ", not Lipschitz")
+        + f"; reference: {result['rows'][0]['reference']}",
+        "",
+        format_table(result["rows"], COLUMNS),
+        "",
+    ]
+    clipped = [r["res"] for r in result["rows"] if r["modes"] < args.modes]
+    if clipped:
+        lines.append(f"note: resolutions {clipped} cannot hold modes up to {args.modes}; they keep |w_i| <= (res-1)//2 "
+                     "(pass --strict-modes to reject them)")
+    rate = result["rate"]
+    theory = result["rate_theory"]
+    lines.append(f"fitted rate (log-log slope of mode_err_max over res {result['rate_fit_resolutions']}): "
+                 f"{format_number(rate) if rate is not None else 'n/a'}; theory: "
+                 f"{format_number(theory) if theory is not None else 'n/a'} ({result['rate_note']})")
+    lines.append(f"time {result['elapsed_s']:.2f} s")
+    return CommandOutput(data=data, text="\n".join(lines))

@@ -1,0 +1,55 @@
+"""``errbound repro``: reproduce the paper's figures and tables (one artefact, or all of them)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from errbound.cli._output import CommandOutput
+from errbound.errors import ErrboundError
+
+HELP = "reproduce the paper's figures and tables"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", help="artefact to build (see --list); omit with --all")
+    parser.add_argument("--all", action="store_true", help="build every artefact")
+    parser.add_argument("--list", action="store_true", help="list the artefacts and exit")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes that run on a CPU in minutes (GPU artefacts say they are not the paper's setting)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--figures", metavar="DIR", help="folder for NAME.png/.pdf (default: figures/ of the repository)")
+    parser.add_argument("--results", metavar="DIR", help="folder for NAME.json (default: paper_repro/results/)")
+
+
+def run(args: argparse.Namespace) -> CommandOutput:
+    from paper_repro._runner import ARTEFACTS, Context, format_report, run_all
+
+    if args.list:
+        return CommandOutput(data={"artefacts": ARTEFACTS},
+                             text="\n".join(f"{name:<20} {desc}" for name, desc in ARTEFACTS.items()))
+    if args.all and args.name:
+        raise ErrboundError(f"pass either an artefact name ({args.name!r}) or --all, not both")
+    if not args.all and not args.name:
+        raise ErrboundError(f"name an artefact or pass --all; artefacts: {', '.join(ARTEFACTS)}")
+    if args.device not in ("cpu", "cuda"):
+        raise ErrboundError(f"--device must be 'cpu' or 'cuda', got {args.device!r}")
+    kwargs = {}
+    if args.figures:
+        kwargs["figures_dir"] = args.figures
+    if args.results:
+        kwargs["results_dir"] = args.results
+    ctx = Context(quick=args.quick, device=args.device, **kwargs)
+    names = list(ARTEFACTS) if args.all else [args.name]
+    if not args.all:
+        from paper_repro._runner import _module
+
+        _module(args.name)  # unknown name -> clear error before any work
+    docs = run_all(ctx, names, command=["errbound", *sys.argv[1:]] if sys.argv else None)
+    if not args.all and "skipped" in docs[0]:
+        raise ErrboundError(docs[0]["skipped"])
+    text = "\n\n".join(format_report(d) for d in docs)
+    skipped = [d["artefact"] for d in docs if "skipped" in d]
+    if skipped:
+        text += f"\n\nskipped: {', '.join(skipped)}"
+    return CommandOutput(data={"artefacts": docs}, text=text, exit_code=1 if skipped and args.all else 0)

@@ -1,0 +1,68 @@
+"""``errbound validate``: check the advisor's safe/unsafe verdicts against real (small) training runs."""
+
+from __future__ import annotations
+
+import argparse
+
+from errbound.cli._output import CommandOutput, format_table
+from errbound.errors import ErrboundError
+
+HELP = "check the advisor's verdicts against real training runs"
+
+
+def _ints(text: str, what: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ErrboundError(f"{what} {text!r} is not a comma-separated list of integers, e.g. 32,64") from None
+    if not values:
+        raise ErrboundError(f"{what} {text!r} lists no value; pass e.g. 32,64")
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="darcy", help="darcy, navier_stokes or burgers (default darcy)")
+    parser.add_argument("--res", default="32", help="resolutions, comma-separated (default 32)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    parser.add_argument("--n-train", type=int, default=64)
+    parser.add_argument("--n-test", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--hidden", type=int, default=16)
+    parser.add_argument("--modes", type=int, default=8, help="modes per axis (errbound train convention)")
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--formats", default="fp16,bf16")
+    parser.add_argument("--tolerance", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache-dir", help="dataset cache folder (default $ERRBOUND_DATA or ~/.cache/errbound/data)")
+    parser.add_argument("--out", metavar="FILE", help="also write the JSON report to FILE (atomically)")
+
+
+def run(args: argparse.Namespace) -> CommandOutput:
+    from errbound.results import provenance, write_json_atomic
+    from errbound.validate import ValidateConfig, validate
+
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    cfg = ValidateConfig(dataset=args.dataset, resolutions=_ints(args.res, "--res"), n_train=args.n_train,
+                         n_test=args.n_test, epochs=args.epochs, hidden=args.hidden, modes=args.modes,
+                         n_layers=args.layers, tolerance=args.tolerance, formats=formats, device=args.device,
+                         seed=args.seed, cache_dir=args.cache_dir)
+    report = validate(cfg)
+    report["provenance"] = provenance()
+    if args.out:
+        write_json_atomic(args.out, report)
+    lines = []
+    for block in report["results"]:
+        lines.append(f"{block['dataset']} at {block['res']}: discretization_err {block['discretization_err']:.3g}, "
+                     f"recommended {block['advice']['recommended']['format']} {block['advice']['recommended']['preset']}")
+        rows = [{"role": r["role"], "config": f"{r['format']} {r['preset']}", "flags": " ".join(r["train_flags"]),
+                 "pred prec_err": r["predicted_prec_err"], "pred ok": r["predicted_ok"], "test_l2": r["test_l2"],
+                 "gap": r["gap"], "obs safe": r["observed_safe"], "agree": r["agree"] if r["role"] != "full" else "-"}
+                for r in block["runs"]]
+        lines.append(format_table(rows, ["role", "config", "flags", "pred prec_err", "pred ok", "test_l2", "gap",
+                                         "obs safe", "agree"]))
+        if block["rejected_note"]:
+            lines.append(f"  note: {block['rejected_note']}")
+        lines.append("")
+    lines.append(f"verdicts agreeing with training: {report['agreements']} / {report['verdicts']} "
+                 f"(observed safe: finite and test_l2 <= (1 + {cfg.tolerance:g}) x full)")
+    return CommandOutput(data=report, text="\n".join(lines))

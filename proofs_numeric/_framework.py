@@ -1,0 +1,238 @@
+"""The common machinery of every statement module: cases, tightness, witnesses, results.
+
+Every check of docs/theory.md is put in the one form ``lhs <= rhs``:
+
+* an upper bound: ``lhs`` = the exact (or certified) error, ``rhs`` = the bound;
+* a lower bound: ``lhs`` = the lower bound, ``rhs`` = the exact error of the witness;
+* an identity ``a = b`` with a proven truncation/rounding allowance ``tol``: ``lhs = |a - b|``, ``rhs = tol``;
+* an exactness claim (``a == b`` bit for bit): ``lhs = |a - b|``, ``rhs = 0`` (ratio reported as 0 or inf).
+
+For each case the **ratio** ``lhs / rhs`` measures tightness (1 = the bound is attained) and the
+**slack** ``(rhs - lhs) / |rhs|`` how much room is left. A case is a **violation** when
+``lhs > rhs * (1 + rel_tol) + abs_tol``; ``rel_tol`` and ``abs_tol`` are set per statement with their
+reason (e.g. mpmath at 50 digits is certain to ~1e-45 relative, so rel_tol = 1e-30 leaves a margin of
+15 digits and can hide no real violation of a bound that is not itself within 1e-30 of attained).
+
+:class:`Check` accumulates cases and keeps the best (largest-ratio) one as the **witness**; each
+statement module's ``run(ctx)`` returns the Check's :meth:`Check.result` dict whose keys are the
+contract of ``errbound verify --json``: ``id``, ``cases``, ``violations``, ``min_slack``,
+``best_ratio``, ``witness``, ``seconds`` (plus ``title``, ``kind``, ``statement``, ``parts``, ``notes``,
+``symbolic``, ``violation_examples``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["Context", "Check", "Part", "as_float"]
+
+
+def as_float(x: Any) -> float:
+    """float() of an mpmath / numpy / Fraction number (inf for values beyond float64)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Context:
+    """Run options shared by all statement modules.
+
+    ``quick``: the CI size (each statement a few seconds); ``seed``: every random choice derives
+    from it; ``dps``: mpmath decimal digits for the arbitrary-precision sides (>= 50);
+    ``search_budget``: seconds each adversarial search may spend (scipy.optimize + hypothesis).
+    """
+
+    quick: bool = False
+    seed: int = 20240
+    dps: int = 50
+    search_budget: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.dps < 50:
+            raise ValueError(f"proofs_numeric works at >= 50 digits, got dps={self.dps}")
+
+    def rng(self, salt: int = 0) -> np.random.Generator:
+        return np.random.default_rng([self.seed, salt])
+
+    def size(self, quick: int, full: int) -> int:
+        """Pick the quick or the full size of a parameter grid."""
+        return quick if self.quick else full
+
+
+@dataclasses.dataclass
+class Part:
+    """Counters of one named sub-check (a family of cases: grid, adversarial search, witness, ...)."""
+
+    cases: int = 0
+    violations: int = 0
+    best_ratio: float = -math.inf
+    min_slack: float = math.inf
+
+
+class Check:
+    """Accumulate ``lhs <= rhs`` cases of one statement; see the module docstring."""
+
+    def __init__(
+        self,
+        statement_id: str,
+        title: str,
+        statement: str,
+        *,
+        kind: str = "upper",
+        rel_tol: float = 0.0,
+        abs_tol: float = 0.0,
+        tol_reason: str = "",
+    ) -> None:
+        if kind not in ("upper", "lower", "identity", "exact", "probabilistic", "equivalence"):
+            raise ValueError(f"unknown statement kind {kind!r}")
+        self.id = statement_id
+        self.title = title
+        self.statement = statement.strip()
+        self.kind = kind
+        self.rel_tol = rel_tol
+        self.abs_tol = abs_tol
+        self.tol_reason = tol_reason
+        self.parts: dict[str, Part] = {}
+        self.witness: dict[str, Any] | None = None
+        self.best_ratio = -math.inf
+        self.min_slack = math.inf
+        self.violation_examples: list[dict[str, Any]] = []
+        self.notes: list[str] = []
+        self.symbolic: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {}
+        self._t0 = time.perf_counter()
+        self._tightness_parts: set[str] | None = None
+
+    # ---- recording ----------------------------------------------------------------------------
+    def case(self, lhs: Any, rhs: Any, part: str = "grid", *, rel_tol: float | None = None, **info: Any) -> bool:
+        """Record one case ``lhs <= rhs``; return True when it holds (within the tolerances).
+
+        ``rel_tol`` overrides the statement's tolerance for this case (float64 evaluations of a side use
+        a tolerance of a few hundred float64 roundoffs; the reason is given where it is used)."""
+        lhs_f, rhs_f = as_float(lhs), as_float(rhs)
+        return self._record(lhs, rhs, lhs_f, rhs_f, part, info, self.rel_tol if rel_tol is None else rel_tol)
+
+    def cases(self, lhs: np.ndarray, rhs: np.ndarray, part: str = "grid", info: Callable[[int], dict] | None = None,
+              rel_tol: float | None = None) -> int:
+        """Record many float64 cases at once (vectorised); return the number of violations."""
+        lhs = np.asarray(lhs, dtype=np.float64).ravel()
+        rhs = np.asarray(rhs, dtype=np.float64).ravel()
+        if lhs.shape != rhs.shape:
+            raise ValueError(f"lhs and rhs shapes differ: {lhs.shape} vs {rhs.shape}")
+        if lhs.size == 0:
+            return 0
+        p = self.parts.setdefault(part, Part())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(rhs != 0, lhs / np.abs(rhs), np.where(lhs <= 0, 0.0, np.inf))
+            slack = np.where(rhs != 0, (rhs - lhs) / np.abs(rhs), np.where(lhs <= 0, 0.0, -np.inf))
+        tol = self.rel_tol if rel_tol is None else rel_tol
+        bad = ~(lhs <= rhs * (1 + tol) + self.abs_tol)
+        nbad = int(bad.sum())
+        p.cases += lhs.size
+        p.violations += nbad
+        i = int(np.nanargmax(ratio)) if np.isfinite(ratio).any() or np.isinf(ratio).any() else 0
+        p.best_ratio = max(p.best_ratio, float(ratio[i]))
+        p.min_slack = min(p.min_slack, float(np.nanmin(slack)))
+        self.min_slack = min(self.min_slack, float(np.nanmin(slack)))
+        if self._counts_for_tightness(part) and float(ratio[i]) > self.best_ratio:
+            self.best_ratio = float(ratio[i])
+            self.witness = {"part": part, "lhs": float(lhs[i]), "rhs": float(rhs[i]), "ratio": float(ratio[i]),
+                            **(info(i) if info else {})}
+        if nbad:
+            for j in np.flatnonzero(bad)[: max(0, 5 - len(self.violation_examples))]:
+                self.violation_examples.append({"part": part, "lhs": float(lhs[j]), "rhs": float(rhs[j]),
+                                                **(info(int(j)) if info else {})})
+        return nbad
+
+    def _counts_for_tightness(self, part: str) -> bool:
+        return self._tightness_parts is None or part in self._tightness_parts
+
+    def tightness_from(self, *parts: str) -> None:
+        """Only these parts feed ``best_ratio``/``witness`` (e.g. exclude sanity sub-checks)."""
+        self._tightness_parts = set(parts)
+
+    def _record(self, lhs: Any, rhs: Any, lhs_f: float, rhs_f: float, part: str, info: dict[str, Any], rel_tol: float) -> bool:
+        p = self.parts.setdefault(part, Part())
+        p.cases += 1
+        holds = bool(lhs <= rhs * (1 + rel_tol) + self.abs_tol)
+        if rhs_f != 0:
+            ratio = lhs_f / abs(rhs_f)
+            slack = as_float((rhs - lhs) / abs(rhs))
+        else:
+            ratio = 0.0 if lhs_f <= 0 else math.inf
+            slack = 0.0 if lhs_f <= 0 else -math.inf
+        p.best_ratio = max(p.best_ratio, ratio)
+        p.min_slack = min(p.min_slack, slack)
+        self.min_slack = min(self.min_slack, slack)
+        if not holds:
+            p.violations += 1
+            if len(self.violation_examples) < 5:
+                self.violation_examples.append({"part": part, "lhs": lhs_f, "rhs": rhs_f, **_plain(info)})
+        if self._counts_for_tightness(part) and ratio > self.best_ratio:
+            self.best_ratio = ratio
+            self.witness = {"part": part, "lhs": lhs_f, "rhs": rhs_f, "ratio": ratio, **_plain(info)}
+        return holds
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    # ---- summary ------------------------------------------------------------------------------
+    @property
+    def n_cases(self) -> int:
+        return sum(p.cases for p in self.parts.values())
+
+    @property
+    def n_violations(self) -> int:
+        return sum(p.violations for p in self.parts.values())
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "kind": self.kind,
+            "statement": self.statement,
+            "cases": self.n_cases,
+            "violations": self.n_violations,
+            "min_slack": _finite_or_none(self.min_slack),
+            "best_ratio": _finite_or_none(self.best_ratio),
+            "witness": self.witness,
+            "seconds": round(time.perf_counter() - self._t0, 3),
+            "tolerance": {"rel": self.rel_tol, "abs": self.abs_tol, "reason": self.tol_reason},
+            "parts": {name: {"cases": p.cases, "violations": p.violations,
+                             "best_ratio": _finite_or_none(p.best_ratio), "min_slack": _finite_or_none(p.min_slack)}
+                      for name, p in self.parts.items()},
+            "symbolic": self.symbolic,
+            "notes": self.notes,
+            "violation_examples": self.violation_examples,
+            **self.extra,
+        }
+
+
+def _finite_or_none(x: float) -> float | None:
+    if x is None or (isinstance(x, float) and math.isinf(x) and x < 0 and False):
+        return None
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, float) and math.isinf(x):
+        return x  # to_jsonable turns it into "inf"/"-inf"
+    return x
+
+
+def _plain(info: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in info.items():
+        if isinstance(value, (np.floating, np.integer)):
+            value = value.item()
+        elif isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif hasattr(value, "_mpf_") or hasattr(value, "_mpc_"):
+            value = str(value)
+        out[key] = value
+    return out
