@@ -18,6 +18,42 @@ from errbound.data import make_dataset
 from errbound.results import provenance, write_json_atomic
 
 
+def _model_config(args):
+    from errbound.train import FNOConfig
+
+    return FNOConfig(hidden=args.hidden, modes=(args.modes, args.modes), n_layers=args.layers,
+                     padding=args.padding, backend=args.backend)
+
+
+def _run_one(args, name: str, threads: int | None) -> dict:
+    """Train one precision; returns its run record (runs in a worker process with --parallel)."""
+    import torch
+
+    from errbound.train import TrainConfig, Trainer, parse_precision
+
+    if threads:
+        torch.set_num_threads(threads)
+    test_res = [int(r) for r in args.test_res.split(",")]
+    files = make_dataset("darcy", args.res, args.n_train, args.n_test, seed=args.seed, cache_dir=args.cache_dir,
+                         test_res=test_res)
+    train = files.load_train()
+    tests = {r: files.load_test(r) for r in test_res}
+    policy = parse_precision(name)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=((0, policy),),
+                         seed=args.seed, eval_every=max(1, args.epochs // 10))
+    out = None if args.work_dir is None else f"{args.work_dir}/{policy.name}"
+    t0 = time.perf_counter()
+    result = Trainer(_model_config(args), config, train, tests, out_dir=out, resume=args.resume).fit()
+    run = {"precision": policy.name, "epochs": result.epochs, "minutes_this_process": (time.perf_counter() - t0) / 60,
+           "train_minutes_total": None, "test_l2": result.test_l2, "test_h1": result.test_h1,
+           "train_loss": result.train_loss, "samples_per_s": result.samples_per_s,
+           "nonfinite_steps": result.nonfinite_steps, "threads": torch.get_num_threads(), "history": result.history}
+    run["train_minutes_total"] = result.epochs * args.n_train / result.samples_per_s / 60
+    print(f"{policy.name}: rel L2 {result.test_l2}, {result.epochs} epochs, "
+          f"{run['minutes_this_process']:.1f} min", file=sys.stderr, flush=True)
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--res", type=int, default=64)
@@ -36,32 +72,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--out", default="paper_repro/results/train_darcy_cpu.json")
+    parser.add_argument("--work-dir", default=None, help="checkpoints and metrics.jsonl per precision (resumable)")
+    parser.add_argument("--resume", action="store_true", help="resume each run from --work-dir")
+    parser.add_argument("--parallel", action="store_true", help="one process per precision, one thread each")
     args = parser.parse_args(argv)
 
     import torch
 
-    from errbound.train import FNOConfig, TrainConfig, Trainer, parse_precision
-
     test_res = [int(r) for r in args.test_res.split(",")]
-    files = make_dataset("darcy", args.res, args.n_train, args.n_test, seed=args.seed, cache_dir=args.cache_dir,
-                         test_res=test_res)
-    train = files.load_train()
-    tests = {r: files.load_test(r) for r in test_res}
-    model = FNOConfig(hidden=args.hidden, modes=(args.modes, args.modes), n_layers=args.layers,
-                      padding=args.padding, backend=args.backend)
-    runs = []
-    for name in args.precisions.split(","):
-        policy = parse_precision(name)
-        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=((0, policy),),
-                             seed=args.seed, eval_every=max(1, args.epochs // 10))
-        t0 = time.perf_counter()
-        result = Trainer(model, config, train, tests).fit()
-        runs.append({"precision": policy.name, "epochs": result.epochs, "minutes": (time.perf_counter() - t0) / 60,
-                     "test_l2": result.test_l2, "test_h1": result.test_h1, "train_loss": result.train_loss,
-                     "samples_per_s": result.samples_per_s, "nonfinite_steps": result.nonfinite_steps,
-                     "history": result.history})
-        print(f"{policy.name}: rel L2 {result.test_l2}, {result.epochs} epochs, {runs[-1]['minutes']:.1f} min",
-              file=sys.stderr, flush=True)
+    # generate (or reuse) the data once, before any worker starts
+    make_dataset("darcy", args.res, args.n_train, args.n_test, seed=args.seed, cache_dir=args.cache_dir, test_res=test_res)
+    names = args.precisions.split(",")
+    if args.parallel and len(names) > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(len(names), mp_context=ctx) as pool:
+            runs = list(pool.map(_run_one, [args] * len(names), names, [1] * len(names)))
+    else:
+        runs = [_run_one(args, name, None) for name in names]
     full = next((r for r in runs if r["precision"] == "full"), None)
     summary = {}
     if full is not None:
@@ -73,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                 gap = (r["test_l2"][args.res] - base) / base
                 summary[f"{r['precision']}_relative_gap"] = gap
                 summary[f"{r['precision']}_within_5pct"] = gap <= 0.05
+    model = _model_config(args)
     data = {"benchmark": "train_darcy_cpu", "res": args.res, "n_train": args.n_train, "n_test": args.n_test,
             "model": dataclasses.asdict(model), "batch_size": args.batch_size, "lr": args.lr, "epochs": args.epochs,
             "runs": runs, "summary": summary, "threads": torch.get_num_threads(), "provenance": provenance()}

@@ -205,7 +205,7 @@ def preset(name: str, low: Format | str | None = None, *, stabilizer: Stabilizer
         return BlockPolicy(
             name="full", input_fmt=fp32, stabilizer=st,
             forward=TransformPolicy(fmt=fp32, twiddle_fmt=twiddle_fmt),
-            contraction=ContractionPolicy(input_fmt=fp32, acc_fmt=fp32, product_fmt=fp32, out_fmt=fp32),
+            contraction=ContractionPolicy(input_fmt=fp32, acc_fmt=fp32, out_fmt=fp32),
             inverse=TransformPolicy(fmt=fp32, twiddle_fmt=twiddle_fmt),
         )
     contraction = ContractionPolicy(input_fmt=lo, acc_fmt=fp32, out_fmt=lo)
@@ -414,6 +414,7 @@ class SpectralBlock:
                 note("inv.dft", out)
             if e:
                 out = round_to(out * 2.0**-e, pol.inverse.result_fmt, pol.inverse.mode)
+                spectrum = spectrum * 2.0**-e  # reported in data units (exact power-of-two scaling)
         overflow = any(k.endswith(".nonfinite") for k in stage_max) or not np.all(np.isfinite(out))
         mx = max((v for k, v in stage_max.items() if not k.endswith(".nonfinite")), default=0.0)
         return BlockResult(out, spectrum, bool(overflow), mx, e, stage_max)
@@ -438,15 +439,23 @@ class SpectralBlock:
         return z, 0
 
     def prescale_exponent(self, z: np.ndarray) -> int:
-        """Optimal power-of-two pre-scale exponent of the forward transform of ``z`` (0 for the DFT path:
-        the matrix product's magnitudes are bounded by the retained sums, see docs/precision.md)."""
+        """Power-of-two pre-scale exponent ``e <= 0`` for the block: the optimal exponent of
+        :func:`errbound.emulate.optimal_prescale_exponent` for the forward transform run in the narrowest-range
+        format the block uses, capped at 0 (0 for the DFT path, whose magnitudes are bounded by the
+        retained sums, see docs/precision.md)."""
         from errbound.emulate import optimal_prescale_exponent
 
         if self.policy.forward.kind != "fft":
             return 0
-        choice = optimal_prescale_exponent(z, self.policy.forward.fft_config(), transform="rfftn",
-                                           axes=self.grid_axes, norm="forward")
-        return int(choice.exponent)
+        pol = self.policy
+        used = [pol.input_fmt, pol.forward.fmt, pol.contraction.input_fmt, pol.inverse.fmt]
+        if pol.spectrum_fmt is not None:
+            used.append(pol.spectrum_fmt)
+        narrow = min(used, key=lambda f: f.max)
+        cfg = dataclasses.replace(pol.forward, fmt=narrow, twiddle_fmt=None).fft_config()
+        choice = optimal_prescale_exponent(z, cfg, transform="rfftn", axes=self.grid_axes, norm="forward")
+        # only scale down: scaling up would move the risk to the contraction and inverse transform
+        return min(int(choice.exponent), 0)
 
     def _contract(self, X: np.ndarray, arith, round_to) -> np.ndarray:  # type: ignore[no-untyped-def]
         c = self.policy.contraction

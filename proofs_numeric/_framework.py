@@ -133,14 +133,15 @@ class Check:
             ratio = np.where(rhs != 0, lhs / np.abs(rhs), np.where(lhs <= 0, 0.0, np.inf))
             slack = np.where(rhs != 0, (rhs - lhs) / np.abs(rhs), np.where(lhs <= 0, 0.0, -np.inf))
         tol = self.rel_tol if rel_tol is None else rel_tol
-        bad = ~(lhs <= rhs * (1 + tol) + self.abs_tol)
+        bad = ~(lhs <= rhs + np.abs(rhs) * tol + self.abs_tol)
         nbad = int(bad.sum())
         p.cases += lhs.size
         p.violations += nbad
         i = int(np.nanargmax(ratio)) if np.isfinite(ratio).any() or np.isinf(ratio).any() else 0
         p.best_ratio = max(p.best_ratio, float(ratio[i]))
-        p.min_slack = min(p.min_slack, float(np.nanmin(slack)))
-        self.min_slack = min(self.min_slack, float(np.nanmin(slack)))
+        slack = np.where(np.isnan(slack), np.inf, slack)  # inf bounds (vacuous statements) leave infinite slack
+        p.min_slack = min(p.min_slack, float(np.min(slack)))
+        self.min_slack = min(self.min_slack, float(np.min(slack)))
         if self._counts_for_tightness(part) and float(ratio[i]) > self.best_ratio:
             self.best_ratio = float(ratio[i])
             self.witness = {"part": part, "lhs": float(lhs[i]), "rhs": float(rhs[i]), "ratio": float(ratio[i]),
@@ -150,6 +151,38 @@ class Check:
                 self.violation_examples.append({"part": part, "lhs": float(lhs[j]), "rhs": float(rhs[j]),
                                                 **(info(int(j)) if info else {})})
         return nbad
+
+    def probabilistic(self, lhs: np.ndarray, rhs: np.ndarray, failure_prob: float, part: str,
+                      info: Callable[[int], dict] | None = None, alpha: float = 1e-6) -> None:
+        """Record cases of a bound that may fail with probability <= ``failure_prob`` per case.
+
+        Exceedances (lhs > rhs) are counted in ``extra['exceedances'][part]``; the part counts as *one*
+        violation only when the number of exceedances is statistically incompatible with the stated failure
+        probability: binomial tail P(X >= observed | n, failure_prob) < ``alpha``."""
+        from scipy.stats import binom
+
+        lhs = np.asarray(lhs, dtype=np.float64).ravel()
+        rhs = np.asarray(rhs, dtype=np.float64).ravel()
+        exceed = int(np.sum(lhs > rhs))
+        n = lhs.size
+        pval = float(binom.sf(exceed - 1, n, failure_prob)) if exceed else 1.0
+        p = self.parts.setdefault(part, Part())
+        ratio = lhs / rhs
+        i = int(np.argmax(ratio))
+        p.cases += n
+        p.best_ratio = max(p.best_ratio, float(ratio[i]))
+        p.min_slack = min(p.min_slack, float(np.min((rhs - lhs) / rhs)))
+        self.min_slack = min(self.min_slack, float(np.min((rhs - lhs) / rhs)))
+        if pval < alpha:
+            p.violations += 1
+            self.violation_examples.append({"part": part, "exceedances": exceed, "cases": n,
+                                            "failure_prob": failure_prob, "p_value": pval})
+        if self._counts_for_tightness(part) and float(ratio[i]) > self.best_ratio:
+            self.best_ratio = float(ratio[i])
+            self.witness = {"part": part, "lhs": float(lhs[i]), "rhs": float(rhs[i]), "ratio": float(ratio[i]),
+                            **(info(i) if info else {})}
+        self.extra.setdefault("exceedances", {})[part] = {
+            "exceedances": exceed, "cases": n, "rate": exceed / n, "failure_prob": failure_prob, "p_value": pval}
 
     def _counts_for_tightness(self, part: str) -> bool:
         return self._tightness_parts is None or part in self._tightness_parts
@@ -161,7 +194,7 @@ class Check:
     def _record(self, lhs: Any, rhs: Any, lhs_f: float, rhs_f: float, part: str, info: dict[str, Any], rel_tol: float) -> bool:
         p = self.parts.setdefault(part, Part())
         p.cases += 1
-        holds = bool(lhs <= rhs * (1 + rel_tol) + self.abs_tol)
+        holds = bool(lhs <= rhs + abs(rhs) * rel_tol + self.abs_tol)  # not rhs*(1+tol): 1 + 1e-30 == 1 in float64
         if rhs_f != 0:
             ratio = lhs_f / abs(rhs_f)
             slack = as_float((rhs - lhs) / abs(rhs))

@@ -16,6 +16,7 @@ product: |d_i v| <= L_i prod_{l != i} M_l; sum: |d_i v| <= L_i, M <= sum M_i; L_
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Sequence
 
 import mpmath
@@ -25,8 +26,11 @@ __all__ = ["PL", "Separable", "random_pl"]
 
 
 class PL:
-    def __init__(self, knots: Sequence[float], values: Sequence[float]) -> None:
-        self.p = np.asarray(knots, dtype=np.float64)
+    def __init__(self, knots: Sequence[float | Fraction], values: Sequence[float]) -> None:
+        # knots may be Fractions (exact rationals such as j/(2s)); the mpmath side uses them exactly, the
+        # float64 side their nearest float64 values
+        self.p_exact = [Fraction(k) for k in knots]
+        self.p = np.asarray([float(k) for k in knots], dtype=np.float64)
         self.v = np.asarray(values, dtype=np.float64)
         if not (self.p[0] == 0 and np.all(np.diff(self.p) > 0) and self.p[-1] < 1):
             raise ValueError("knots must start at 0, increase strictly and stay below 1")
@@ -62,7 +66,7 @@ class PL:
         key = mpmath.mp.prec
         cache = getattr(self, "_mp_cache", None)
         if cache is None or cache[0] != key:
-            knots = [mpmath.mpf(float(q)) for q in self.p] + [mpmath.mpf(1)]
+            knots = [mpmath.mpf(q.numerator) / q.denominator for q in self.p_exact] + [mpmath.mpf(1)]
             vals = [mpmath.mpf(float(v)) for v in self.v] + [mpmath.mpf(float(self.v[0]))]
             self._mp_cache = cache = (key, knots, vals)
         return cache[1], cache[2]
@@ -79,7 +83,7 @@ class PL:
         return vals[i] + (vals[i + 1] - vals[i]) * (x - knots[i]) / (knots[i + 1] - knots[i])
 
     def coef_mp(self, n: int) -> mpmath.mpc:
-        p = [mpmath.mpf(float(q)) for q in self.p]
+        p = self._mp_lists()[0][:-1]
         if n == 0:
             p1 = p[1:] + [mpmath.mpf(1)]
             v = [mpmath.mpf(float(q)) for q in self.v]

@@ -78,7 +78,7 @@ def run_all(
         if unknown:
             raise ErrboundError(f"unknown statement id(s) {', '.join(unknown)}; choose from {', '.join(STATEMENTS)}")
         ids = [s for s in ids if s in {o.upper() for o in only}]
-    ctx = Context(quick=quick, seed=seed, search_budget=4.0 if quick else 60.0)
+    ctx = Context(quick=quick, seed=seed, search_budget=2.0 if quick else 40.0)
     t0 = time.perf_counter()
     results = []
     for sid in ids:

@@ -168,6 +168,7 @@ def test_fit_rate_recovers_slope():
         ("sobolev:r=3", 1, [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]),
         ("tent", 2, [16, 32, 64, 128, 256, 512, 1024]),
         ("step", 2, [16, 32, 64, 128, 256, 512, 1024]),
+        # band 512 keeps CI fast; the default band (1024) is checked in the slow test below
         ("sobolev:r=1,band=512", 2, [16, 32, 64, 128]),
         ("sobolev:r=2,band=512", 2, [16, 32, 64, 128]),
         ("sobolev:r=3,band=512", 2, [16, 32, 64, 128]),
@@ -175,7 +176,9 @@ def test_fit_rate_recovers_slope():
 )
 def test_rates_match_theory(spec, dim, res):
     """Fitted log-log slope of max_w |E_s(w)| within +-0.15 of the theory's rate (the acceptance band)."""
-    out = sweep(spec, dim=dim, resolutions=res, modes=6, method="float64", cache=False)
+    # max_w |E_s(w)| ~ (s - k)^rate: few modes keep the pre-asymptotic bias (k/s) small
+    out = sweep(spec, dim=dim, resolutions=res, modes=2 if spec.startswith("sobolev") and dim == 2 else 3,
+                method="float64", cache=False)
     assert out["rate"] == pytest.approx(out["rate_theory"], abs=0.15)
 
 
@@ -183,8 +186,8 @@ def test_rates_match_theory(spec, dim, res):
 @pytest.mark.parametrize("r", [1, 2, 3])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sobolev_2d_rates_default_band(r, seed):
-    """2-D sobolev at its default band (1024), resolutions 16..256 (<= band/4), three seeds."""
-    out = sweep(f"sobolev:r={r},seed={seed}", dim=2, resolutions=[16, 32, 64, 128, 256], modes=6, method="float64", cache=False)
+    """2-D sobolev at its default band (1024), resolutions 32..256 (<= band/4), three seeds."""
+    out = sweep(f"sobolev:r={r},seed={seed}", dim=2, resolutions=[32, 64, 128, 256], modes=4, method="float64", cache=False)
     assert out["rate"] == pytest.approx(out["rate_theory"], abs=0.15)
 
 

@@ -12,29 +12,14 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from errbound import emulate
 from errbound.emulate import _reference as ref
 from errbound.formats import get_format
 
 FORMATS = ["fp16", "bf16", "fp8_e4m3fn", "fp8_e4m3", "fp8_e5m2", "tf32", "fp32"]
-
-
-def _as_array(values) -> np.ndarray:
-    def f(v):
-        return float(v)
-    if isinstance(values[0], tuple):
-        return np.array([complex(f(a), 0) if False else f(a) + 1j * 0 for a, _ in values]) * 0 + np.array(
-            [_c(a, b) for a, b in values]
-        )
-    return np.array([f(v) for v in values])
-
-
-def _c(a, b) -> complex:
-    out = np.empty((), dtype=np.complex128)
-    out.real = float(a)
-    out.imag = float(b)
-    return complex(out)
 
 
 def _cvec(values) -> np.ndarray:
@@ -129,3 +114,31 @@ def test_overflow_propagates_like_the_reference() -> None:
     e4 = get_format("fp8_e4m3fn")  # no inf: overflow gives NaN
     _same(emulate.rfft(np.full(8, 100.0), e4), _cvec(ref.ref_rfft(np.full(8, 100.0), e4)))
     assert math.isnan(emulate.rfft(np.full(8, 100.0), e4)[0].real)
+
+
+@pytest.mark.parametrize("norm", ["forward", "ortho"])
+def test_prescale_scaling_bit_exact(norm: str) -> None:
+    fmt = get_format("fp16")
+    cfg = emulate.FFTConfig(fmt=fmt, scaling="prescale")
+    rng = np.random.default_rng(13)
+    x = 40 * rng.standard_normal((4, 8))
+    want = np.array([_cvec(r) for r in ref.ref_rfftn(x.tolist(), fmt, norm=norm, scaling="prescale")])
+    _same(emulate.rfft2(x, cfg, norm=norm), want)
+    z = x[0] + 1j * x[1]
+    _same(emulate.fft(z[:6], cfg, norm=norm), _cvec(ref.ref_fft(z[:6], fmt, norm=norm, scaling="prescale")))
+
+
+@settings(max_examples=25)
+@given(
+    n=st.sampled_from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 16]),
+    fmt_name=st.sampled_from(FORMATS),
+    seed=st.integers(0, 2**32 - 1),
+    log_scale=st.floats(-26, 18),
+)
+def test_property_fft_bit_exact_random(n: int, fmt_name: str, seed: int, log_scale: float) -> None:
+    """Random lengths, formats and scales (overflow and underflow included)."""
+    fmt = get_format(fmt_name)
+    rng = np.random.default_rng(seed)
+    x = 2.0**log_scale * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    _same(emulate.fft(x, fmt), _cvec(ref.ref_fft(x, fmt)))
+    _same(emulate.rfft(x.real, fmt), _cvec(ref.ref_rfft(x.real, fmt)))

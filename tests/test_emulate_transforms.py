@@ -166,6 +166,7 @@ def test_stochastic_rounding_needs_rng_and_is_reproducible() -> None:
         (lambda: emulate.FFTConfig(fmt="fp16", cmul="karatsuba"), "cmul"),
         (lambda: emulate.FFTConfig(fmt="fp32", twiddle_fmt="fp64"), "t_twiddle"),
         (lambda: emulate.FFTConfig(fmt="fp16", mode="up"), "rounding mode"),
+        (lambda: emulate.fft(np.ones(4), "fp64"), "too wide"),
     ],
 )
 def test_bad_input_raises_errbound_error(call, match: str) -> None:

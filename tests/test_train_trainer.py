@@ -121,11 +121,18 @@ def test_precision_schedule_switches_at_the_given_epochs():
 
 
 def test_training_reduces_the_loss_and_reports_throughput():
-    train, test = _data(n=32)
+    # band-limited inputs (frequencies the model keeps) and a translation: exactly representable by one layer
+    g = torch.Generator().manual_seed(0)
+    n, res = 32, 12
+    c = torch.zeros(n, res, res // 2 + 1, dtype=torch.complex64)
+    c[:, :3, :3] = torch.randn(n, 3, 3, dtype=torch.complex64, generator=g)
+    c[:, -2:, :3] = torch.randn(n, 2, 3, dtype=torch.complex64, generator=g)
+    x = torch.fft.irfft2(c, s=(res, res), norm="forward")
+    y = torch.roll(x, 1, -1)
     config = TrainConfig(epochs=6, batch_size=8, lr=1e-2, scheduler="none")
-    result = Trainer(MODEL, config, train, test, show_progress=False).fit()
+    result = Trainer(MODEL, config, (x, y), {res: (x[:8], y[:8])}, show_progress=False).fit()
     losses = [r["train_loss"] for r in result.history]
-    assert losses[-1] < 0.8 * losses[0]  # a learnable map: six epochs must make progress
+    assert losses[-1] < 0.6 * losses[0]  # measured 1.00 -> 0.36 with this seed; a broken step would stay at ~1
     assert result.samples_per_s > 0 and result.peak_mem_mib is None  # no CUDA: no peak memory
 
 

@@ -19,10 +19,13 @@ The numeric engine is a *stage list*. A computation ``y = G_s(...G_1(x))`` is de
 Lemma S (docs/theory/precision.md): with ``N_0 = ||x||``, ``N_k = (lip_k + alpha_k) N_{k-1} + beta_k``
 (a bound on the norm of the computed intermediate) and ``E_k = lip_k E_{k-1} + alpha_k N_{k-1} + beta_k``,
 ``E_0 = 0``, the computed output satisfies ``||y_hat - y|| <= E_s``. Worst-case bounds are ``E_s``.
-The probabilistic bound (P3) replaces the sum of stage errors propagated through the later linear
-stages by ``lambda * sqrt(sum_k c_k^2)``, ``c_k = (prod_{j>k} lip_j)(alpha_k N_{k-1} + beta_k)``,
-which holds with probability at least ``1 - 2 exp(-lambda^2 / 2)`` under the model that the stage
-errors are conditionally mean-zero (Pinelis' Hilbert-space Azuma inequality).
+The probabilistic bound (P3) keeps the errors of rounded constants (``alpha_det``: twiddles, chirps,
+matrix entries, weights) worst-case and replaces the sum of the arithmetic rounding errors propagated
+through the later linear stages by ``lambda * sqrt(sum_k c_k^2)``,
+``c_k = (prod_{j>k} lip_j)((alpha_k - alpha_det_k) N_{k-1} + beta_k)``, which holds with probability at
+least ``1 - 2 exp(-lambda^2 / 2)`` when those errors are conditionally mean-zero given the past
+(stochastic rounding; for round to nearest this is the model of Higham and Mary) by Pinelis'
+Hilbert-space martingale inequality.
 
 Per-operation constants (round to nearest, unit roundoff ``u``, ``tau`` = half the smallest spacing):
 
@@ -109,12 +112,17 @@ class Stage:
     alpha: float
     beta: float = 0.0
     linear: bool = True
+    #: the part of ``alpha`` due to rounded constants (twiddles, chirps, DFT-matrix entries, weights,
+    #: scale factors): deterministic, so P3 adds it worst-case instead of treating it as random
+    alpha_det: float = 0.0
 
     def __post_init__(self) -> None:
-        for field in ("lip", "alpha", "beta"):
+        for field in ("lip", "alpha", "beta", "alpha_det"):
             value = getattr(self, field)
             if not (value >= 0):
                 raise ErrboundError(f"stage {self.name!r}: {field} must be >= 0, got {value!r}")
+        if self.alpha_det > self.alpha:
+            raise ErrboundError(f"stage {self.name!r}: alpha_det {self.alpha_det} exceeds alpha {self.alpha}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,10 +163,13 @@ def evaluate_stages(stages: Sequence[Stage], x_norm: float, *, lam: float = 3.0)
     for j in range(len(tail) - 1, -1, -1):
         lip_after[j] = lip_after[j + 1] * tail[j].lip
     sq = 0.0
+    det = 0.0
     for j, st in enumerate(tail):
-        ck = lip_after[j + 1] * (st.alpha * norms_before[last_nonlinear + 1 + j] + st.beta)
+        nb = norms_before[last_nonlinear + 1 + j]
+        det += lip_after[j + 1] * st.alpha_det * nb
+        ck = lip_after[j + 1] * ((st.alpha - st.alpha_det) * nb + st.beta)
         sq += ck * ck
-    prob = lip_after[0] * pre + lam * math.sqrt(sq)
+    prob = lip_after[0] * pre + det + lam * math.sqrt(sq)
     prob = min(prob, err)  # the worst-case bound holds always
     return StageBound(worst=err, prob=prob, lam=lam, failure_prob=prob_failure(lam), out_norm_bound=n_prev,
                       stages=len(stages))
@@ -194,7 +205,7 @@ def scale_stage(factor: float, fmt: Format | str, const_fmt: Format | str, count
 
         factor_rounded = float(round_to(np.float64(factor), get_format(const_fmt)))
     alpha = abs(factor_rounded - factor) + c.u * abs(factor_rounded)
-    return Stage(name, abs(factor), alpha, c.tau * math.sqrt(count))
+    return Stage(name, abs(factor), alpha, c.tau * math.sqrt(count), alpha_det=abs(factor_rounded - factor))
 
 
 def _butterfly_stage(c: OpConstants, cc: OpConstants, cmul: str, entries: int, name: str) -> Stage:
@@ -203,14 +214,15 @@ def _butterfly_stage(c: OpConstants, cc: OpConstants, cmul: str, entries: int, n
     nu = mu + (1 + mu) * gm
     alpha = math.sqrt(2.0) * (c.u + (1 + c.u) * nu)
     beta = 3 * (1 + c.u) * c.tau * math.sqrt(2 * entries)
-    return Stage(name, math.sqrt(2.0), alpha, beta)
+    return Stage(name, math.sqrt(2.0), alpha, beta, alpha_det=math.sqrt(2.0) * mu)
 
 
 def _cmul_const_stage(c: OpConstants, cc: OpConstants, cmul: str, entries: int, cmax: float, name: str) -> Stage:
     """Entrywise product with rounded constants of modulus <= cmax."""
     gm = _cmul_gamma(c, cmul)
     alpha = cmax * (cc.u + (1 + cc.u) * gm) + math.sqrt(2.0) * cc.tau * (1 + gm)
-    return Stage(name, cmax, alpha, 2 * c.tau * math.sqrt(2 * entries))
+    det = cmax * cc.u + math.sqrt(2.0) * cc.tau
+    return Stage(name, cmax, alpha, 2 * c.tau * math.sqrt(2 * entries), alpha_det=det)
 
 
 @lru_cache(maxsize=256)
@@ -255,10 +267,12 @@ def _split_stage(c: OpConstants, cc: OpConstants, cmul: str, entries_out: int, i
     if inverse:
         lip = 2.0
         alpha = 2 * c.u + 2 * math.sqrt(2.0) * (1 + c.u) * nu + math.sqrt(2.0) * absc
+        det = 2 * math.sqrt(2.0) * cc.u + math.sqrt(2.0) * 4 * cc.tau
     else:
         lip = math.sqrt(2.0)
         alpha = math.sqrt(2.0) * c.u + 2 * (1 + c.u) * nu + absc
-    return Stage(name, lip, alpha, 5 * (1 + c.u) * c.tau * math.sqrt(2 * entries_out))
+        det = 2 * cc.u + 4 * cc.tau
+    return Stage(name, lip, alpha, 5 * (1 + c.u) * c.tau * math.sqrt(2 * entries_out), alpha_det=min(det, alpha))
 
 
 def rfft_last_stages(n: int, fibers: int, fmt, *, const_fmt=None, cmul="fma", mode="rne", label="rfft") -> list[Stage]:
@@ -334,7 +348,8 @@ def _matmul_stage(ci: OpConstants, ca: OpConstants, *, L: int, q: int, row: floa
     per = row * (ci.u + (1 + ci.u) * gL) + ci.tau * math.sqrt(L) * (1 + gL)
     alpha = math.sqrt(q) * per
     beta = L * ca.tau * math.sqrt(q * fibers)
-    return Stage(name, lip, alpha, beta)
+    det = math.sqrt(q) * (row * ci.u + ci.tau * math.sqrt(L))
+    return Stage(name, lip, alpha, beta, alpha_det=min(det, alpha))
 
 
 def dft_matmul_stages(shape: Sequence[int], modes: Sequence[int], input_fmt, acc_fmt, *, out_fmt=None,
@@ -428,8 +443,9 @@ def contraction_stage(weights: np.ndarray, input_fmt, acc_fmt, *, product_fmt=No
     alpha = math.sqrt(2.0) * theta * norm_abs + math.sqrt(2.0) * ci.tau * math.sqrt(c_in * c_out) * 2
     outputs = batch * c_out * P
     beta = (L * ca.tau + L * cp.tau * (1 + gL) + (1 + gL) * L * ci.tau * wmax) * math.sqrt(2 * outputs)
+    det = math.sqrt(2.0) * ci.u * norm_abs + math.sqrt(2.0) * ci.tau * math.sqrt(c_in * c_out) * 2
     st = [cast_stage(input_fmt, 2 * batch * c_in * P, mode, "cast.spectrum"),
-          Stage("contract", norm_op, alpha, beta)]
+          Stage("contract", norm_op, alpha, beta, alpha_det=min(det, alpha))]
     if out_fmt is not None:
         st.append(cast_stage(out_fmt, 2 * outputs, mode, "cast.contract_out"))
     return st
@@ -504,20 +520,26 @@ def fft_eta(u: float, mu: float, gm: float) -> float:
 
 
 def fft_worst_pow2(n: int, fmt: Format | str, *, const_fmt=None, cmul: str = "fma") -> float:
-    """P2 (our constant, no underflow): ``(1 + eta)^t - 1`` for a radix-2 complex FFT, n = 2**t."""
+    """P2 (our constant, no underflow): ``(1 + eta)^t - 1`` for a radix-2 complex FFT, n = 2**t, with
+    ``mu = u_c + sqrt(2) tau_c`` (twiddles rounded into the constant format)."""
     c = op_constants(fmt)
     cc = op_constants(const_fmt if const_fmt is not None else fmt)
     t = _log2_exact(n)
-    return (1 + fft_eta(c.u, cc.u, _cmul_gamma(c, cmul))) ** t - 1
+    return (1 + fft_eta(c.u, cc.u + math.sqrt(2.0) * cc.tau, _cmul_gamma(c, cmul))) ** t - 1
 
 
 def fft_prob_pow2(n: int, fmt: Format | str, *, lam: float = 3.0, const_fmt=None, cmul: str = "fma") -> float:
-    """P3 (no underflow): ``lambda eta sqrt(t) (1 + eta)^(t - 1)``, failure prob ``2 exp(-lambda^2/2)``."""
+    """P3 (no underflow): ``(1 + eta)^(t-1) (t mu + lambda sqrt(t) eta_r)`` with
+    ``eta_r = u + u mu + (1 + u)(1 + mu) g`` (the random part of eta; the twiddle error mu is
+    deterministic and enters worst-case); failure probability ``2 exp(-lambda^2/2)``."""
     c = op_constants(fmt)
     cc = op_constants(const_fmt if const_fmt is not None else fmt)
     t = _log2_exact(n)
-    eta = fft_eta(c.u, cc.u, _cmul_gamma(c, cmul))
-    return lam * eta * math.sqrt(t) * (1 + eta) ** (t - 1)
+    mu = cc.u + math.sqrt(2.0) * cc.tau
+    g = _cmul_gamma(c, cmul)
+    eta = fft_eta(c.u, mu, g)
+    eta_r = c.u + c.u * mu + (1 + c.u) * (1 + mu) * g
+    return (1 + eta) ** (t - 1) * (t * mu + lam * math.sqrt(t) * eta_r)
 
 
 def _log2_exact(n: int) -> int:
@@ -557,11 +579,12 @@ def fft_worst_expr():
 
 
 def fft_prob_expr():
-    """P3 as sympy in ``lam, t, u, mu, g``."""
+    """P3 as sympy in ``lam, t, u, mu, g``: ``(1 + eta)^(t-1) (t mu + lam sqrt(t) eta_r)``."""
     sp = _sympy()
     lam, t, u, mu, g = sp.symbols("lam t u mu g", positive=True)
     eta = u + (1 + u) * (mu + (1 + mu) * g)
-    return lam * eta * sp.sqrt(t) * (1 + eta) ** (t - 1)
+    eta_r = u + u * mu + (1 + u) * (1 + mu) * g
+    return (1 + eta) ** (t - 1) * (t * mu + lam * sp.sqrt(t) * eta_r)
 
 
 def prob_failure_expr():

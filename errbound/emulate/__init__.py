@@ -15,6 +15,7 @@ Transforms (numpy semantics and ``norm`` in {"backward", "forward", "ortho"}; an
 of two use iterative radix-2 decimation in time, other lengths Bluestein's chirp-z with emulated
 power-of-two inner FFTs)::
 
+    (every transform also takes rng=None: a seed or Generator, required for mode="sr")
     fft(x, config, *, axis=-1, norm="backward", trace=None) -> complex128 ndarray
     ifft(x, config, *, axis=-1, norm="backward", trace=None) -> complex128 ndarray
     rfft(x, config, *, axis=-1, norm="backward", trace=None) -> complex128 ndarray  (n//2+1 bins)
@@ -44,11 +45,15 @@ decomposition, with rigorous rounding bands)::
         -> MagnitudeReport
     predict_overflow(x, config, *, transform="rfftn", axes=None, norm="backward", n=None,
                      resolve=True) -> OverflowPrediction
-    optimal_prescale_exponent(x, config, *, transform="rfftn", axes=None, norm="backward")
-        -> PrescaleChoice
+    optimal_prescale_exponent(x, config, *, transform="rfftn", axes=None, norm="backward", n=None,
+                              search=64) -> PrescaleChoice
     largest_safe_resolution(magnitude, fmt, dim, *, transform="rfftn", norm="backward",
-                            power_of_two=True, config=None) -> int
-    Trace()  (pass as ``trace=`` to a transform to record per-stage emulated max magnitudes)
+                            power_of_two=True, config=None, max_resolution=2**20) -> int
+    Trace()  (pass as ``trace=`` to a transform to record per-stage emulated max magnitudes;
+              .overflow, .max_abs, .first_overflow_stage, .stages, .as_dict())
+
+Result objects have ``as_dict()`` for JSON. ``transform`` names: fft ifft rfft irfft fftn ifftn
+rfftn irfftn (``axes`` is an int or a sequence; ``n`` is irfft's n or irfftn's s).
 """
 
 from __future__ import annotations

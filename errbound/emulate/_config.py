@@ -82,6 +82,12 @@ class FFTConfig:
             raise ErrboundError(f"cmul must be one of {CMUL_KINDS}, got {self.cmul!r}")
         if self.scaling not in SCALINGS:
             raise ErrboundError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}")
+        if self.fmt.t > 26:
+            raise ErrboundError(
+                f"working format {self.fmt.name} (t={self.fmt.t}) is too wide to emulate exactly with float64 "
+                "(need t <= 26 so that products with the twiddles are exact); fp32 and narrower formats are "
+                "supported, and numpy's float64 FFT is the fp64 computation itself"
+            )
         if self.fmt.t + self.const_fmt.t > 53:
             raise ErrboundError(
                 f"working format {self.fmt.name} (t={self.fmt.t}) with twiddles in {self.const_fmt.name} "

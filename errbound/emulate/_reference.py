@@ -293,6 +293,29 @@ def _norm_factor(norm: str, m: int, inverse: bool) -> mpmath.mpf | None:
     return None
 
 
+def _prescale(factor: mpmath.mpf | None, scaling: str) -> tuple[Fraction | None, mpmath.mpf | None]:
+    """For ``scaling="prescale"``: (2**-e, remainder) with 2**e <= 1/factor < 2**(e+1); else (None, factor)."""
+    if scaling != "prescale" or factor is None:
+        return None, factor
+    with mpmath.workprec(_MP_PREC):
+        inv = 1 / factor
+        e = 0
+        while mpmath.mpf(2) ** (e + 1) <= inv:
+            e += 1
+        while mpmath.mpf(2) ** e > inv:
+            e -= 1
+        rem = factor * mpmath.mpf(2) ** e
+        return Fraction(1, 2**e) if e >= 0 else Fraction(2 ** (-e)), (None if rem == 1 else rem)
+
+
+def _pre(ctx: _Ctx, values: list, p: Fraction | None, real: bool) -> list:
+    if p is None:
+        return values
+    if real:
+        return [ctx.r(_mul(v, p)) for v in values]
+    return [(ctx.r(_mul(a, p)), ctx.r(_mul(b, p))) for a, b in values]
+
+
 def _scale_all(ctx: _Ctx, values: list, factor: mpmath.mpf | None, real: bool) -> list:
     if factor is None:
         return values
@@ -312,12 +335,13 @@ def _cast_c(ctx: _Ctx, v: complex) -> tuple[Num, Num]:
 
 
 def ref_fft(x, fmt: Format, *, inverse: bool = False, norm: str = "backward", const_fmt: Format | None = None,
-            mode: str = "rne", cmul: str = "fma") -> list[tuple[Num, Num]]:
-    """1-D complex transform of the sequence ``x`` (complex numbers), scaled after."""
+            mode: str = "rne", cmul: str = "fma", scaling: str = "after") -> list[tuple[Num, Num]]:
+    """1-D complex transform of the sequence ``x`` (complex numbers), normalized per ``scaling``."""
     ctx = _ctx(fmt, const_fmt, mode, cmul)
-    z = [_cast_c(ctx, complex(v)) for v in x]
+    pre, post = _prescale(_norm_factor(norm, len(x), inverse), scaling)
+    z = _pre(ctx, [_cast_c(ctx, complex(v)) for v in x], pre, real=False)
     y = _fft_any(ctx, z, +1 if inverse else -1)
-    return _scale_all(ctx, y, _norm_factor(norm, len(x), inverse), real=False)
+    return _scale_all(ctx, y, post, real=False)
 
 
 def ref_rfft(x, fmt: Format, *, norm: str = "backward", const_fmt: Format | None = None, mode: str = "rne",
@@ -353,13 +377,13 @@ def ref_fftn(x, fmt: Format, *, inverse: bool = False, norm: str = "backward", c
 
 
 def ref_rfftn(x, fmt: Format, *, norm: str = "backward", const_fmt: Format | None = None, mode: str = "rne",
-              cmul: str = "fma") -> list[list[tuple[Num, Num]]]:
+              cmul: str = "fma", scaling: str = "after") -> list[list[tuple[Num, Num]]]:
     """2-D real transform: rfft along rows (last axis), then complex FFT along columns."""
     ctx = _ctx(fmt, const_fmt, mode, cmul)
-    rows = [_rfft_1d(ctx, [ctx.r(Fraction(float(v))) for v in row]) for row in x]
+    pre, post = _prescale(_norm_factor(norm, len(x) * len(x[0]), False), scaling)
+    rows = [_rfft_1d(ctx, _pre(ctx, [ctx.r(Fraction(float(v))) for v in row], pre, real=True)) for row in x]
     out = _columns(ctx, rows, -1)
-    f = _norm_factor(norm, len(x) * len(x[0]), False)
-    return [_scale_all(ctx, r, f, real=False) for r in out]
+    return [_scale_all(ctx, r, post, real=False) for r in out]
 
 
 def ref_irfftn(X, n_last: int, fmt: Format, *, norm: str = "backward", const_fmt: Format | None = None,

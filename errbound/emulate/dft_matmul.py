@@ -149,17 +149,22 @@ def _axes_modes(arr: np.ndarray, modes: int | Sequence[int], axes: Sequence[int]
     return ks, axes
 
 
+def _mm(A: np.ndarray, B: np.ndarray, cfg: MatmulConfig) -> np.ndarray:
+    """``A @ B`` over the last axis of ``A`` (any rank, batch axes kept) in the tensor-core model."""
+    return arith.matmul(A[..., None, :], B, cfg.input_fmt, cfg.acc_fmt, acc_mode=cfg.mode)[..., 0, :]
+
+
 def _apply(a_re: np.ndarray, a_im: np.ndarray | None, C: np.ndarray, S: np.ndarray, cfg: MatmulConfig) -> tuple[np.ndarray, np.ndarray]:
     """One axis (the last one): complex (or real if a_im is None) data times C + i S, as one real
     matmul per the module docstring. Returns (re, im) in acc_fmt."""
     K = C.shape[1]
     if a_im is None:
         B = np.concatenate([C, S], axis=1)
-        out = arith.matmul(a_re, B, cfg.input_fmt, cfg.acc_fmt, acc_mode=cfg.mode)
+        out = _mm(a_re, B, cfg)
     else:
         A = np.concatenate([a_re, a_im], axis=-1)
         B = np.block([[C, S], [-S, C]])
-        out = arith.matmul(A, B, cfg.input_fmt, cfg.acc_fmt, acc_mode=cfg.mode)
+        out = _mm(A, B, cfg)
     return out[..., :K], out[..., K:]
 
 
@@ -251,7 +256,7 @@ def idft_modes(X: object, shape: Sequence[int], config: MatmulConfig | tuple, *,
             C, S = dft_matrix(n, tuple(int(k) for k in idx), +1, cfg.input_fmt, key, wts)
             A = np.concatenate([np.moveaxis(re, a, -1), np.moveaxis(im, a, -1)], axis=-1)
             B = np.concatenate([C.T, -S.T], axis=0)
-            out = arith.matmul(A, B, cfg.input_fmt, cfg.acc_fmt, acc_mode=cfg.mode)
+            out = _mm(A, B, cfg)
             re, im = np.moveaxis(out, -1, a), None
         else:
             C, S = dft_matrix(n, tuple(int(k) for k in idx), +1, cfg.input_fmt, key)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from errbound.emulate._config import FFTConfig, as_fft_config
-from errbound.emulate._ops import Backend, RoundedBackend, Trace
+from errbound.emulate._ops import Backend, Trace
 from errbound.emulate.bluestein import bluestein_length
 from errbound.emulate.transforms import prepare, run_transform
 from errbound.arith import two_prod, two_sum
@@ -94,8 +94,9 @@ class BoundBackend(Backend):
     """(value, radius) arithmetic in the emulator's operation order. Component arrays are complex128
     arrays encoding ``v + i r`` so that the shared transform code can index, stack and reshape them."""
 
-    def __init__(self, config: FFTConfig):
+    def __init__(self, config: FFTConfig, histogram: bool = False):
         self.config = config
+        self.histogram = histogram
         fmt = config.fmt
         self.T, self.inclusive = overflow_threshold(fmt, config.mode)
         directed = not config.nearest
@@ -111,26 +112,30 @@ class BoundBackend(Backend):
     def _finish(self, v: np.ndarray, rho: np.ndarray) -> np.ndarray:
         a = np.abs(v)
         rho = rho * _INFLATE
-        lo, hi = a - rho, a + rho
+        hi = a + rho
         rec = self.stages[-1]
         if a.size:
-            if self.inclusive:
-                rec.certain_overflow |= bool(np.any(lo >= self.T))
-                rec.possible_overflow |= bool(np.any(hi >= self.T))
-            else:
-                rec.certain_overflow |= bool(np.any(lo > self.T))
-                rec.possible_overflow |= bool(np.any(hi > self.T))
+            max_hi = float(hi.max())
+            cmp = np.greater_equal if self.inclusive else np.greater
+            if cmp(max_hi, self.T):  # only then can some component be past the threshold
+                rec.possible_overflow = True
+                rec.certain_overflow |= bool(np.any(cmp(a - rho, self.T)))
             rec.max_abs = max(rec.max_abs, float(a.max()))
-            rec.max_upper = max(rec.max_upper, float(hi.max()))
-            nz = a[a > 0]
-            rec.underflow_count += int(np.count_nonzero(nz < self.min_normal))
+            rec.max_upper = max(rec.max_upper, max_hi)
+            if float(a.min()) < self.min_normal:
+                rec.underflow_count += int(np.count_nonzero((a > 0) & (a < self.min_normal)))
+            nz = a[a > 0] if self.histogram else a[:0]
             if nz.size:
                 _, e = np.frexp(nz)  # nz = f 2**e, f in [0.5, 1): binary exponent e - 1
                 rec.exp_hist += np.bincount(np.clip(e - 1 - _EXP_LO, 0, _EXP_HI - _EXP_LO - 1), minlength=_EXP_HI - _EXP_LO)
             rec.count += a.size
-        r = (rho + self.u * hi + self.tiny) * _INFLATE
-        exact = (rho == 0) & (round_to(v, self.config.fmt, "rne") == v)  # known exactly and representable
-        r[exact] = 0.0
+        hi *= self.u * _INFLATE
+        hi += rho * _INFLATE + self.tiny * _INFLATE
+        r = hi  # = (rho + u (|v| + rho) + tiny) * inflate
+        known = np.flatnonzero(rho == 0)
+        if known.size:  # known exactly: the rounding is exact too when v is representable
+            vk = v.reshape(-1)[known]
+            r.reshape(-1)[known[round_to(vk, self.config.fmt, "rne") == vk]] = 0.0
         out = np.empty(v.shape, dtype=np.complex128)
         out.real = v
         out.imag = r
@@ -249,9 +254,10 @@ class PrescaleChoice:
 _Axes = Sequence[int] | int | None
 
 
-def _bound_run(x: object, config: FFTConfig, transform: str, axes: _Axes, norm: str | None, n) -> MagnitudeReport:
+def _bound_run(x: object, config: FFTConfig, transform: str, axes: _Axes, norm: str | None, n,
+               histogram: bool = False) -> MagnitudeReport:
     arr, ax, norm_, lengths = prepare(transform, x, axes, norm, n)
-    be = BoundBackend(config)
+    be = BoundBackend(config, histogram=histogram)
     run_transform(transform, arr, be, ax, norm_, lengths)
     return MagnitudeReport(config.fmt.name, be.T, be.inclusive, [s for s in be.stages if s.count])
 
@@ -322,7 +328,7 @@ def optimal_prescale_exponent(x: object, config: FFTConfig | Format | str, *, tr
     threshold; it is verified by a second band run on ``x * 2**e`` (decremented if needed)."""
     cfg = as_fft_config(config)
     arr = np.asarray(x)
-    rep0 = _bound_run(arr, cfg, transform, axes, norm, n)
+    rep0 = _bound_run(arr, cfg, transform, axes, norm, n, histogram=True)
     up = rep0.max_upper
     mn = cfg.fmt.min_normal
     if up == 0:
