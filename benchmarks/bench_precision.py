@@ -65,18 +65,21 @@ def emulated_rfft2(repeat: int) -> float:
     return _median_time(lambda: rfft2(x, "fp16", norm="forward"), repeat)
 
 
-def growth(ns: list[int]) -> dict:
+def growth(ns: list[int], kind: str = "smooth", seeds: int = 1) -> dict:
     from errbound.emulate import FFTConfig, optimal_prescale_exponent, rfft2
     from errbound.functions import get_function
 
     fn = get_function("smooth", dim=2)
     errs, exps = [], []
     for n in ns:
-        x = fn.eval_grid(n)
-        e = optimal_prescale_exponent(x, FFTConfig(fmt="fp16"), transform="rfftn", norm="forward").exponent
-        y = rfft2(x * 2.0**e, "fp16", norm="forward") * 2.0**-e
-        ex = np.fft.rfft2(x, norm="forward")
-        errs.append(float(np.linalg.norm(y - ex) / np.linalg.norm(ex)))
+        acc = []
+        for seed in range(seeds):
+            x = fn.eval_grid(n) if kind == "smooth" else np.random.default_rng(seed).standard_normal((n, n))
+            e = optimal_prescale_exponent(x, FFTConfig(fmt="fp16"), transform="rfftn", norm="forward").exponent
+            y = rfft2(x * 2.0**e, "fp16", norm="forward") * 2.0**-e
+            ex = np.fft.rfft2(x, norm="forward")
+            acc.append(float(np.linalg.norm(y - ex) / np.linalg.norm(ex)))
+        errs.append(float(np.mean(acc)))
         exps.append(int(e))
     t = np.log2(ns)
     fits = {}
@@ -88,7 +91,8 @@ def growth(ns: list[int]) -> dict:
         ss_tot = float(np.sum((np.array(errs) - np.mean(errs)) ** 2))
         fits[name] = {"a": float(coef[0]), "b": float(coef[1]), "r2": 1 - ss_res / ss_tot if ss_tot else None}
     better = max(fits, key=lambda k: fits[k]["r2"] if fits[k]["r2"] is not None else -1)
-    return {"n": ns, "err": errs, "prescale_exp": exps, "fits": fits, "better_fit": better, "u": 2.0**-11}
+    return {"input": kind, "seeds": seeds, "n": ns, "err": errs, "prescale_exp": exps, "fits": fits,
+            "better_fit": better, "u": 2.0**-11}
 
 
 def probabilistic(N: int) -> list[dict]:
@@ -157,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         em = emulated_rfft2(args.repeat)
         res["emulated_rfft2_1024"] = {"median_s": em, "ratio_to_baseline": em / base}
     res["growth"] = growth([16, 32, 64, 128, 256, 512, 1024])
+    res["growth_random"] = growth([16, 32, 64, 128, 256, 512], kind="random", seeds=3)
     res["probabilistic"] = probabilistic(1200)
     res["worst_case"] = worst_case()
     text = json.dumps(res, indent=2, default=str)

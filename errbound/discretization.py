@@ -217,7 +217,7 @@ def _finite_or_none(x: float) -> float | None:
 
 def _row(task: dict[str, Any], fn: TorusFunction | None = None) -> dict[str, Any]:
     """One resolution of a sweep (runs in a worker process or on a Dask worker)."""
-    from errbound.bounds.discretization import layer_bound, mode_lower_bound, mode_upper_bounds
+    from errbound.bounds.discretization import layer_bound, mode_lower_bound, mode_upper_bounds, mode_upper_bounds_log10
 
     start = time.perf_counter()
     if fn is None:
@@ -235,6 +235,8 @@ def _row(task: dict[str, Any], fn: TorusFunction | None = None) -> dict[str, Any
     err_max_log10 = float(np.max(ref.error_log10))
     err_max = float(np.max(abs_err))
     bounds = mode_upper_bounds(fn_s, s, k_eff)
+    logs = mode_upper_bounds_log10(fn_s, s, k_eff)
+    err_log = ref.error_log10
     row: dict[str, Any] = {"res": s, "modes": k_eff, "mode_err_max": err_max, "mode_err_max_log10": _finite_or_none(err_max_log10)}
     row["layer_err_rel"] = lerr["rel_l2"]
     row["layer_err_rel_max"] = lerr["rel_max"]
@@ -242,33 +244,27 @@ def _row(task: dict[str, Any], fn: TorusFunction | None = None) -> dict[str, Any
     row["layer_err_abs_max"] = lerr["abs_max"]
     row["layer_err_rel_exact"] = lerr["exact_rel_l2"]
     per_bound_max = {name: float(np.max(b)) for name, b in bounds.items()}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_bound_ratio = {
-            name: float(np.max(np.where(b > 0, abs_err / b, np.where(abs_err > 0, np.inf, 0.0)))) for name, b in bounds.items()
-        }
+    per_bound_ratio = {name: _max_ratio(err_log, blog) for name, blog in logs.items()}
     if bounds:
+        best_log = np.minimum.reduce(list(logs.values()))
         best_box = np.minimum.reduce(list(bounds.values()))
-        best_name = min(per_bound_max, key=per_bound_max.get)
-        bound_upper = per_bound_max[best_name]
-        row["bound_upper"] = bound_upper
+        best_name = min(logs, key=lambda name: float(np.max(logs[name])))
+        upper_log = float(np.max(best_log))
+        row["bound_upper"] = float(np.max(best_box))
+        row["bound_upper_log10"] = _finite_or_none(upper_log)
         row["bound_upper_by"] = best_name
-        if bound_upper > 0:
-            row["ratio_upper"] = err_max / bound_upper
-        elif err_max == 0 and math.isfinite(err_max_log10):
-            row["ratio_upper"] = None  # error and bound both below the float64 range (analytic inputs)
-        else:
-            row["ratio_upper"] = 0.0 if err_max == 0 else math.inf
-        with np.errstate(divide="ignore", invalid="ignore"):
-            modewise = np.where(best_box > 0, abs_err / best_box, np.where(abs_err > 0, np.inf, 0.0))
-        underflow = (abs_err == 0) & np.isfinite(ref.error_log10)
-        row["ratio_upper_modewise"] = None if np.all(underflow) else float(np.max(np.where(underflow, 0.0, modewise)))
+        row["ratio_upper"] = _ratio_from_logs(err_max_log10, upper_log)
+        row["ratio_upper_modewise"] = _max_ratio(err_log, best_log)
         rms_b, max_b = layer_bound(layer.weights, best_box)
         out_rms = lerr["exact_out_rms"]
         row["bound_layer_rel"] = rms_b / out_rms if out_rms > 0 else math.inf
         row["bound_layer_abs_max"] = max_b
-        row["ratio_layer"] = (lerr["exact_abs_l2"] / rms_b) if rms_b > 0 else (0.0 if lerr["exact_abs_l2"] == 0 else math.inf)
+        if rms_b > 0:
+            row["ratio_layer"] = lerr["exact_abs_l2"] / rms_b
+        else:
+            row["ratio_layer"] = 0.0 if np.all(np.isneginf(err_log)) else None  # None: both below float64 range
     else:
-        row.update(bound_upper=None, bound_upper_by=None, ratio_upper=None, ratio_upper_modewise=None,
+        row.update(bound_upper=None, bound_upper_log10=None, bound_upper_by=None, ratio_upper=None, ratio_upper_modewise=None,
                    bound_layer_rel=None, bound_layer_abs_max=None, ratio_layer=None)
     row["bounds"] = per_bound_max
     row["ratios"] = per_bound_ratio
@@ -286,6 +282,27 @@ def _row(task: dict[str, Any], fn: TorusFunction | None = None) -> dict[str, Any
     row["time_reference_s"] = t_ref
     row["time_s"] = time.perf_counter() - start
     return row
+
+
+def _ratio_from_logs(err_log: float, bound_log: float) -> float:
+    """err / bound from log10 values: 0 when err = 0, inf when only the bound is 0."""
+    if math.isinf(err_log) and err_log < 0:
+        return 0.0
+    if math.isinf(bound_log) and bound_log < 0:
+        return math.inf
+    return float(10 ** (err_log - bound_log))
+
+
+def _max_ratio(err_log: np.ndarray, bound_log: np.ndarray) -> float:
+    """max over modes of err(w) / bound(w), computed from log10 boxes (no underflow)."""
+    zero_err = np.isneginf(err_log)
+    zero_bound = np.isneginf(bound_log)
+    if np.any(zero_bound & ~zero_err):
+        return math.inf
+    ok = ~zero_err
+    if not np.any(ok):
+        return 0.0
+    return float(10 ** np.max(err_log[ok] - bound_log[ok]))
 
 
 def _row_from_task(task: dict[str, Any]) -> dict[str, Any]:

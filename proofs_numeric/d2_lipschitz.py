@@ -26,8 +26,10 @@ STATEMENT = """\
 **D2 (worst-case Lipschitz upper bound).** Let v: T^d -> R with |v| <= M. For every s >= 1 and w in Z^d:
 (a) if v is L-Lipschitz (Euclidean), A(w) <= kappa_d sqrt(L^2 + (2 pi |w|_2 M)^2) / s
 <= sqrt(d/12) (L + 2 pi |w|_2 M) / s;
-(b) if |d v / d x_i| <= L_i a.e., A(w) <= (1/(4s)) sum_i sqrt(L_i^2 + (2 pi w_i M)^2).
-At w = 0 both are attained (D3)."""
+(b) if |d v / d x_i| <= L_i a.e., A(w) <= (1/(4s)) sum_i sqrt(L_i^2 + (2 pi w_i M)^2);
+(c) (bounded variation) if every section x_i -> v(x) has total variation <= V_i over a period (v equal to the
+midpoint of its one-sided limits at jumps), A(w) <= (1/(2s)) sum_i (V_i + 4 |w_i| M).
+At w = 0, (a) and (b) are attained (D3); (c) is attained in the limit by indicators of unions of cells."""
 
 
 def bound_a(s, w, L, M, d, mp: bool = False):  # type: ignore[no-untyped-def]
@@ -53,6 +55,36 @@ def bound_b(s, w, L_axes, M, mp: bool = False):  # type: ignore[no-untyped-def]
     return sum(math.sqrt(Li**2 + (2 * math.pi * int(wi) * M) ** 2) for Li, wi in zip(L_axes, w)) / (4 * s)
 
 
+def bound_c(s, w, V_axes, M):  # type: ignore[no-untyped-def]
+    """D2(c): (1/(2s)) sum_i (V_i + 4 |w_i| M)."""
+    return mpmath.fsum(mpmath.mpf(Vi) + 4 * abs(int(wi)) * mpmath.mpf(M) for Vi, wi in zip(V_axes, w)) / (2 * s)
+
+
+def _step_error_mp(jumps: list[tuple[Fraction, Fraction]], s: int, n: int) -> mpmath.mpf:
+    """|F_s(n) - c(n)| for the step function sum_l h_l 1[a_l, b_l) (midpoint values at jumps), at working precision.
+
+    c(n) = sum_l h_l e^{-i pi n (a+b)} sin(pi n (b-a)) / (pi n) (c(0) = sum h_l (b-a)); F_s(n) from exact samples."""
+    def value(x: Fraction) -> Fraction:
+        tot = Fraction(0)
+        for (a, b), h in jumps:
+            xx = x % 1
+            lo, hi = a % 1, b % 1
+            inside = (lo < xx < hi) if lo < hi else (xx > lo or xx < hi)
+            on_edge = xx in (lo, hi)
+            tot += h * (Fraction(1, 2) if on_edge else (1 if inside else 0))
+        return tot
+
+    samples = [value(Fraction(j, s)) for j in range(s)]
+    F = mpmath.fsum(mpmath.mpf(v.numerator) / v.denominator * mpmath.expjpi(mpmath.mpf(-2 * n * j) / s)
+                    for j, v in enumerate(samples)) / s
+    c = mpmath.mpc(0)
+    for (a, b), h in jumps:
+        am, bm = mpmath.mpf(a.numerator) / a.denominator, mpmath.mpf(b.numerator) / b.denominator
+        hm = mpmath.mpf(h.numerator) / h.denominator
+        c += hm * ((bm - am) if n == 0 else mpmath.expjpi(-n * (am + bm)) * mpmath.sinpi(n * (bm - am)) / (mpmath.pi * n))
+    return abs(F - c)
+
+
 def _modes(d: int, s: int, kmax: int) -> list[tuple[int, ...]]:
     k = min((s - 1) // 2, kmax)
     axis = range(-k, k + 1)
@@ -73,7 +105,7 @@ def _functions(ctx: Context, d: int, count: int) -> list[Separable]:
 def run(ctx: Context) -> dict:
     chk = Check(ID, TITLE, STATEMENT, kind="upper", rel_tol=1e-30,
                 tol_reason="both sides in mpmath at >= 50 digits (errors below 1e-45 relative); 1e-30 leaves 15 digits of margin")
-    chk.tightness_from("grid", "adversarial", "witness")
+    chk.tightness_from("grid", "adversarial", "witness", "grid: bounded variation", "witness: bounded variation")
     plan = {1: ([3, 4, 5, 7, 8, 16, 31, 64], ctx.size(14, 60), 3),
             2: ([3, 4, 7, 8, 16], ctx.size(5, 24), 2),
             3: ([3, 4, 8], ctx.size(2, 8), 1)}
@@ -100,6 +132,28 @@ def run(ctx: Context) -> dict:
                          function=f"axis-sum of tents, slope {slope:.4g}")
                 chk.case(A, bound_a(s, w, fn.L, fn.M, d, mp=True), "witness", form="a", d=d, s=s, w=list(w),
                          function=f"axis-sum of tents, slope {slope:.4g}")
+
+        # (c) bounded variation: sums of steps h 1[a, b) with rational ends (on and off the grid), d = 1
+        rng = ctx.rng(8)
+        for fi in range(ctx.size(10, 50)):
+            nst = int(rng.integers(1, 4))
+            jumps = []
+            for _ in range(nst):
+                a = Fraction(int(rng.integers(0, 64)), 64)
+                b = a + Fraction(int(rng.integers(1, 40)), 64)
+                jumps.append(((a, b), Fraction(int(rng.integers(-8, 9)) or 1, 4)))
+            V = sum(2 * abs(float(h)) for _, h in jumps)  # each step contributes two jumps of size |h|
+            M = sum(abs(float(h)) for _, h in jumps)      # sup |v| <= sum |h|
+            for s in (3, 4, 7, 8, 16, 64):
+                for w in range(0, min(3, (s - 1) // 2) + 1):
+                    A = _step_error_mp(jumps, s, w)
+                    chk.case(A, bound_c(s, (w,), (V,), M), "grid: bounded variation", s=s, w=[w], steps=nst)
+        # near-sharpness of (c): indicator of [j/s - eps, j'/s + eps) (V = 2), A(0) -> 1/s
+        for s in (4, 8, 32):
+            for eps in (Fraction(1, 1000), Fraction(1, 10**6)):
+                jumps = [((Fraction(1, s) - eps, Fraction(3, s) + eps), Fraction(1))]
+                chk.case(_step_error_mp(jumps, s, 0), bound_c(s, (0,), (2.0,), 1.0), "witness: bounded variation",
+                         s=s, eps=str(eps))
 
     _adversarial(ctx, chk)
     _cross_check_helper(ctx, chk)

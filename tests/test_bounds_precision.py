@@ -150,3 +150,28 @@ def test_stage_validation():
     with pytest.raises(ErrboundError, match="failure"):
         bp.lambda_for_failure(1.5)
     assert bp.prob_failure(bp.lambda_for_failure(0.01)) == pytest.approx(0.01)
+
+
+def test_lemma_s_sympy_matches_engine():
+    import sympy
+
+    stages = [bp.cast_stage("fp16", 64)] + bp.rfftn_stages((8, 8), "fp16") + [bp.scale_stage(1 / 64, "fp16", "fp16", 80)]
+    E, N = bp.lemma_s_expr(len(stages))
+    subs = {sympy.Symbol("x", nonnegative=True): 3.0}
+    for k, st in enumerate(stages, start=1):
+        lip, a, b = sympy.symbols(f"lip_{k} alpha_{k} beta_{k}", nonnegative=True)
+        subs.update({lip: st.lip, a: st.alpha, b: st.beta})
+    res = bp.evaluate_stages(stages, 3.0)
+    # same recursion evaluated by sympy (exact rationals of the floats) and by floats: rounding only
+    assert float(E.subs(subs)) == pytest.approx(res.worst, rel=1e-12)
+    assert float(N.subs(subs)) == pytest.approx(res.out_norm_bound, rel=1e-12)
+
+
+@pytest.mark.parametrize("module", ["errbound.bounds.precision", "errbound.precision", "errbound.spectral_block",
+                                    "errbound.crossover", "errbound.data_io"])
+def test_public_names_exist(module):
+    import importlib
+
+    mod = importlib.import_module(module)
+    missing = [name for name in mod.__all__ if not hasattr(mod, name)]
+    assert not missing

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -250,3 +249,11 @@ def test_sweep_dask_without_distributed_is_a_clear_error():
 def test_sweep_strict_modes_rejects_coarse_grid():
     with pytest.raises(ErrboundError, match="needs res > 2k = 24"):
         sweep("smooth", resolutions=[8, 64], modes=12, strict_modes=True, cache=False)
+
+
+def test_ratios_stay_defined_when_errors_underflow_float64():
+    """smooth at s = 512: error ~ 1e-1284 and bound both underflow; the ratio comes from log10 values."""
+    row = sweep("smooth", dim=1, resolutions=[512], modes=3, cache=False)["rows"][0]
+    assert row["mode_err_max"] == 0.0 and row["mode_err_max_log10"] < -300
+    assert 0.1 < row["ratio_upper"] <= 1  # D4s is within a factor 10 of the true error here
+    assert row["ratios"]["D4s"] <= 1

@@ -203,3 +203,13 @@ def test_piecewise_linear_error_formula_matches_direct_dft(points, values, s):
 def test_grid_points_layout():
     g = grid_points(4, 2)
     assert g.shape == (4, 4, 2) and g[1, 3].tolist() == [0.25, 0.75]
+
+
+def test_public_names_are_exported():
+    import errbound.functions as pkg
+
+    assert sorted(pkg.__all__) == sorted(
+        ["Decay", "TorusFunction", "grid_points", "mode_box", "FAMILIES", "function_names", "get_function"]
+    )
+    for name in pkg.__all__:
+        assert hasattr(pkg, name)

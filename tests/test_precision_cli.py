@@ -142,3 +142,21 @@ def test_gpu_script_dry_run(tmp_path):
     for r in d["rows"]:
         if r["ratio"] is not None:
             assert r["ratio"] == pytest.approx(r["emu_err"] / r["gpu_err"])
+
+
+def test_gpu_script_without_cuda_fails_clearly(monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    torch = pytest.importorskip("torch")
+    path = Path(__file__).resolve().parents[1] / "paper_repro" / "gpu_precision_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_precision_check_nocuda", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit, match="no CUDA device"):
+        mod.device_rfft2(np.zeros((16, 16)), dry_run=False)
+    with pytest.raises(SystemExit):
+        mod.main(["--sizes", "24", "--dry-run", "--out", "/dev/null"])  # not a power of two: argparse error
+    x = mod.make_input("edge_above", 16)
+    assert x.shape == (16, 16) and x.sum() > 65504  # the DC term lies past fp16's max

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from errbound.errors import ErrboundError
-from errbound.precision import block_error, certify_reference, rel_err, source_arrays, sweep, transform_error
+from errbound.precision import (
+    block_error, certify_reference, mode_errors, rel_err, source_arrays, sweep, transform_error,
+)
 from errbound.spectral_block import SpectralBlock, preset, random_weights
 
 ROW_FIELDS = {"res", "prec_err_rel", "layer_err_rel", "bound_worst", "bound_prob", "overflow", "max_intermediate",
@@ -80,3 +82,17 @@ def test_fp16_rfft2_error_growth_fits():
         b = np.polyfit(feat, errs, 1)[0]
         assert b >= 0
     assert max(errs) < 20 * 2.0**-11  # far below the worst case t*eta: typical error stays O(u)
+
+
+def test_mode_errors_per_mode_and_p1():
+    """Per-mode errors of the mixed preset's spectrum: fp32 forward FFT then a cast to fp16, so every
+    mode's error is at most one fp16 rounding of the spectrum value plus the fp32 FFT error (P1-like)."""
+    x = source_arrays(function="smooth", res=32, dim=2)[:, None]
+    blk = SpectralBlock(random_weights(1, 1, [4, 4]), [4, 4], preset("mixed", "fp16"))
+    me = mode_errors(x, blk)
+    _, ref = blk.reference(x)
+    assert me["abs"].shape == ref.shape == (1, 1, 8, 4)
+    u16, u32 = 2.0**-11, 2.0**-24
+    # componentwise fp16 rounding: |e| <= u16 |X| (sqrt 2 for the two parts) + fp32 FFT error (<< u16 max|X|)
+    assert np.all(me["abs"] <= np.sqrt(2) * u16 * np.abs(ref) + 1e3 * u32 * np.abs(ref).max())
+    assert np.all(me["rel"] <= 1)

@@ -195,3 +195,33 @@ def test_naive_and_pairwise_cp_agree():
     b.load_state_dict(a.state_dict())
     x = torch.randn(2, 3, 12, 12)
     assert _relnorm(b(x).detach(), a(x).detach()) < 1e-5  # fp32, different summation orders
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("backend", ["fft", "dft"])
+@pytest.mark.parametrize("name", ["half", "mixed", "half-bf16", "mixed-bf16"])
+def test_cuda_half_paths_match_fp32(name, backend):
+    torch.manual_seed(8)
+    policy = parse_precision(name)
+    layer = SpectralConv(8, 8, (16, 16), backend=backend, policy=policy).cuda()
+    ref = SpectralConv(8, 8, (16, 16), backend="fft").cuda()
+    ref.load_state_dict(layer.state_dict())
+    x = torch.randn(4, 8, 64, 64, device="cuda")
+    y = layer(x)
+    assert y.dtype == policy.torch_half_dtype
+    u = 2.0**-8 if policy.half_dtype == "bf16" else 2.0**-11
+    assert _relnorm(y.float(), ref(x)) < 16 * u  # same first-order bound as the CPU test
+    y.float().sum().backward()
+    assert torch.isfinite(layer.weight.grad).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_half_fft_refuses_non_power_of_two_and_dft_runs():
+    layer = SpectralConv(4, 4, (16, 16), backend="fft", policy=parse_precision("half")).cuda()
+    x = torch.randn(2, 4, 48, 48, device="cuda")
+    with pytest.raises(ErrboundError, match="power-of-two"):
+        layer(x)
+    dft = SpectralConv(4, 4, (16, 16), backend="dft", policy=parse_precision("half")).cuda()
+    assert torch.isfinite(dft(x)).all()

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from errbound.errors import ErrboundError
 
 if TYPE_CHECKING:
     import sympy
@@ -32,7 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "lipschitz_mode_bound", "bv_mode_bound", "lipschitz_lower_bound", "decay_mode_bound", "epstein_box_sum",
-    "separable_mode_bound", "lipschitz_mode_bound_euclidean", "kappa", "layer_bound", "mode_upper_bounds", "mode_lower_bound",
+    "separable_mode_bound", "lipschitz_mode_bound_euclidean", "kappa", "separable_mode_bound_log10",
+    "mode_upper_bounds_log10", "layer_bound", "mode_upper_bounds", "mode_lower_bound",
     "lipschitz_bound_expr", "bv_bound_expr", "lower_bound_expr", "decay_bound_expr", "layer_bound_expr",
     "tent_witness_error_expr", "THEOREMS",
 ]
@@ -187,15 +187,19 @@ def separable_mode_bound(cs: Sequence[np.ndarray], bs: Sequence[np.ndarray], com
     return out
 
 
-def _factor_tail_bound(factor: Any, s: int, n: np.ndarray) -> np.ndarray | None:
-    """1-D bound b(n) >= |sum_{q != 0} c(n + s q)| for the factors that have one."""
+def _factor_tail_bound(factor: Any, s: int, n: np.ndarray, log10: bool = False) -> np.ndarray | None:
+    """1-D bound b(n) >= |sum_{q != 0} c(n + s q)| for the factors that have one (log10 b with ``log10``)."""
     from errbound.functions._factors import BesselFactor, PiecewiseLinearFactor
 
     m0 = s - np.abs(n)
     if isinstance(factor, PiecewiseLinearFactor):
         # |c(m)| <= sum_l |D_l| / (4 pi^2 m^2);  sum_{q != 0} (n + s q)^-2 <= 2 zeta(2) / (s - |n|)^2
         total = float(sum(abs(float(dj)) for dj in factor.jumps))
-        return total / (4 * np.pi**2) * (np.pi**2 / 3) / m0.astype(np.float64) ** 2
+        b = total / (4 * np.pi**2) * (np.pi**2 / 3) / m0.astype(np.float64) ** 2
+        if log10:
+            with np.errstate(divide="ignore"):
+                return np.log10(b)
+        return b
     if isinstance(factor, BesselFactor):
         # I_m(a) <= (a/2)^m e^{a^2/4} / m!; partners |n + s q| are >= m0, each value taken at most twice
         a = factor.a
@@ -204,8 +208,54 @@ def _factor_tail_bound(factor: Any, s: int, n: np.ndarray) -> np.ndarray | None:
         logb = (
             math.log(2) + a * a / 4 + m0 * math.log(a / 2) - np.array([math.lgamma(m + 1) for m in m0]) - np.log1p(-a / (2 * (m0 + 1)))
         )
-        return np.exp(logb)
+        return logb / math.log(10) if log10 else np.exp(logb)
     return None
+
+
+def separable_mode_bound_log10(cs: Sequence[np.ndarray], logbs: Sequence[np.ndarray], combine: str) -> np.ndarray:
+    """log10 of D4s, summing the 2^d - 1 positive terms of the expansion in log space (no underflow)."""
+    import itertools
+
+    d = len(cs)
+    size = len(cs[0])
+    with np.errstate(divide="ignore"):
+        logc = [np.log(np.abs(c)) for c in cs]
+    lnb = [lb * math.log(10) for lb in logbs]
+    if combine != "product":
+        out = np.full((size,) * d, -np.inf)
+        k = (size - 1) // 2
+        for i, lb in enumerate(lnb):
+            index = [k] * d
+            index[i] = slice(None)
+            out[tuple(index)] = np.logaddexp(out[tuple(index)], lb)
+        return out / math.log(10)
+    total = np.full((size,) * d, -np.inf)
+    for mask in itertools.product((0, 1), repeat=d):
+        if not any(mask):
+            continue
+        term = np.zeros((size,) * d)
+        for i, use_b in enumerate(mask):
+            shape = [1] * d
+            shape[i] = size
+            term = term + (lnb[i] if use_b else logc[i]).reshape(shape)
+        total = np.logaddexp(total, term)
+    return total / math.log(10)
+
+
+def mode_upper_bounds_log10(fn: "TorusFunction", s: int, k: int) -> dict[str, np.ndarray]:
+    """log10 of every bound of :func:`mode_upper_bounds` (-inf where a bound is 0), finite where the float64
+    value underflows (D4s for analytic inputs)."""
+    from errbound.functions._separable import SeparableFunction
+
+    out = {}
+    with np.errstate(divide="ignore"):
+        for name, b in mode_upper_bounds(fn, s, k).items():
+            out[name] = np.log10(b)
+    if "D4s" in out and isinstance(fn, SeparableFunction):
+        n = np.arange(-k, k + 1)
+        logbs = [_factor_tail_bound(f, s, n, log10=True) for f in fn.factors]
+        out["D4s"] = separable_mode_bound_log10([f.coef(n) for f in fn.factors], logbs, fn.combine)
+    return out
 
 
 def mode_upper_bounds(fn: "TorusFunction", s: int, k: int) -> dict[str, np.ndarray]:

@@ -56,7 +56,7 @@ __all__ = [
     "cast_stage", "scale_stage", "contraction_stage",
     "transform_bounds",
     "input_rounding_expr", "higham_fft_expr", "fft_worst_expr", "fft_prob_expr", "prob_failure_expr",
-    "dft_matmul_axis_expr",
+    "dft_matmul_axis_expr", "lemma_s_expr",
 ]
 
 _NEAREST = ("rne", "rna")
@@ -601,3 +601,18 @@ def dft_matmul_axis_expr():
     q, L, u_in, u_acc = sp.symbols("q L u_in u_acc", positive=True)
     gL = L * u_acc / (1 - L * u_acc)
     return sp.sqrt(q) * (u_in + (1 + u_in) * gL)
+
+
+def lemma_s_expr(stages: int):
+    """Lemma S (P5's engine) as sympy for ``stages`` stages: ``(E_s, N_s)`` in the symbols
+    ``x`` (input norm), ``lip_k``, ``alpha_k``, ``beta_k`` (k = 1..stages)."""
+    sp = _sympy()
+    if stages < 0:
+        raise ErrboundError(f"number of stages must be >= 0, got {stages}")
+    x = sp.Symbol("x", nonnegative=True)
+    E, N = sp.Integer(0), x
+    for k in range(1, stages + 1):
+        lip, a, b = sp.symbols(f"lip_{k} alpha_{k} beta_{k}", nonnegative=True)
+        E = lip * E + a * N + b
+        N = (lip + a) * N + b
+    return E, N

@@ -22,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per configuration (median reported)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda if available, else cpu)")
+    parser.add_argument("--factorization", choices=("dense", "cp"), default="dense", help="spectral weights (cp: TFNO)")
+    parser.add_argument("--rank", type=float, default=0.1, help="CP rank (fraction of dense parameters if < 1)")
+    parser.add_argument("--contraction", choices=("pairwise", "naive"), default="pairwise",
+                        help="CP contraction: pairwise path search, or one naive einsum (memory ablation)")
     parser.add_argument("--no-neuralop", action="store_true", help="skip neuraloperator's FNO even when importable")
 
 
@@ -62,14 +66,16 @@ def run(args: argparse.Namespace) -> CommandOutput:
     rows = []
     for r, b, p in progress(jobs, total=len(jobs), label="bench"):
         cfg = BenchConfig(res=r, policy=p, backend=b, batch=batch, hidden=hidden, modes=min(modes, r),
-                          n_layers=args.layers, warmup=args.warmup, steps=args.steps, device=str(device))
+                          n_layers=args.layers, warmup=args.warmup, steps=args.steps, device=str(device),
+                          factorization=None if args.factorization == "dense" else "cp", rank=args.rank,
+                          contraction=args.contraction)
         try:
             rows.append(bench_step(cfg))
         except ErrboundError as exc:  # unsupported combination (e.g. fp16 fft at 384): recorded, run continues
             row = {"lib": "errbound", "res": r, "precision": p.name, "backend": b, "batch": batch,
                    "samples_per_s": None, "peak_mem_mib": None, "loss_finite": None, "error": str(exc)}
             rows.append(row)
-    if with_neuralop:
+    if with_neuralop and args.factorization == "dense":
         for r in res:
             for p in policies:
                 cfg = BenchConfig(res=r, policy=p, backend="fft", batch=batch, hidden=hidden, modes=min(modes, r),

@@ -37,6 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the layer weights (default 0)")
 
 
+def _display(row: dict) -> dict:
+    """Show values below the float64 range as 10^x (from the log10 fields) in the text table."""
+    out = dict(row)
+    for key in ("mode_err_max", "bound_upper"):
+        log = row.get(f"{key}_log10")
+        if row.get(key) == 0 and log is not None:
+            out[key] = f"10^{log:.1f}"
+    return out
+
+
 def run(args: argparse.Namespace) -> CommandOutput:
     from errbound.discretization import sweep
     from errbound.errors import ErrboundError
@@ -57,7 +67,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         + (f", L = {format_number(result['L'])}" if result["L"] is not None else ", not Lipschitz")
         + f"; reference: {result['rows'][0]['reference']}",
         "",
-        format_table(result["rows"], COLUMNS),
+        format_table([_display(row) for row in result["rows"]], COLUMNS),
         "",
     ]
     clipped = [r["res"] for r in result["rows"] if r["modes"] < args.modes]
@@ -69,5 +79,8 @@ def run(args: argparse.Namespace) -> CommandOutput:
     lines.append(f"fitted rate (log-log slope of mode_err_max over res {result['rate_fit_resolutions']}): "
                  f"{format_number(rate) if rate is not None else 'n/a'}; theory: "
                  f"{format_number(theory) if theory is not None else 'n/a'} ({result['rate_note']})")
+    if theory is None and any(r is not None for r in result["local_rates"]):
+        lines.append("local rates between consecutive resolutions: "
+                     + ", ".join("n/a" if r is None else format_number(r, 3) for r in result["local_rates"]))
     lines.append(f"time {result['elapsed_s']:.2f} s")
     return CommandOutput(data=data, text="\n".join(lines))

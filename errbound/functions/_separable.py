@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import mpmath
 import numpy as np
 
-from errbound.functions._base import Decay, TorusFunction, check_resolution, mode_box
+from errbound.functions._base import TorusFunction, check_resolution
 from errbound.functions._factors import Factor1D
 
 __all__ = ["SeparableFunction"]

@@ -19,7 +19,6 @@ from typing import Any, Sequence
 import mpmath
 import numpy as np
 
-from errbound.errors import ErrboundError
 from errbound.functions._base import TorusFunction, check_resolution, mode_box
 
 __all__ = ["SpectralFunction", "hermitian_box"]
@@ -163,7 +162,3 @@ class SpectralFunction(TorusFunction):
             out[t] = mpmath.mpc(math.fsum(re_sorted[a:b].tolist()), math.fsum(im_sorted[a:b].tolist()))
         return out.reshape((2 * k + 1,) * self.dim)
 
-
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise ErrboundError(msg)

@@ -42,6 +42,9 @@ class BenchConfig:
     steps: int = 5
     device: str = "cuda"
     seed: int = 0
+    factorization: Literal["cp"] | None = None
+    rank: float = 0.1
+    contraction: Literal["pairwise", "naive"] = "pairwise"
 
     def __post_init__(self) -> None:
         for name in ("res", "batch", "hidden", "modes", "n_layers", "steps"):
@@ -67,6 +70,7 @@ def _release(device: torch.device) -> None:
 
 def _row(cfg: BenchConfig, lib: str, precision: str) -> dict[str, Any]:
     return {"lib": lib, "res": cfg.res, "precision": precision, "backend": cfg.backend if lib == "errbound" else "fft",
+            "factorization": cfg.factorization or "dense", "contraction": cfg.contraction,
             "batch": cfg.batch, "hidden": cfg.hidden, "modes": cfg.modes, "n_layers": cfg.n_layers,
             "samples_per_s": None, "step_ms_median": None, "peak_mem_mib": None, "loss_finite": None, "error": None}
 
@@ -98,7 +102,9 @@ def bench_step(cfg: BenchConfig) -> dict[str, Any]:
     check_supported(policy, cfg.backend, spatial)
     _release(device)
     torch.manual_seed(cfg.seed)
-    model = FNO(FNOConfig(hidden=cfg.hidden, modes=(cfg.modes,) * cfg.dim, n_layers=cfg.n_layers, backend=cfg.backend), policy).to(device)
+    model_config = FNOConfig(hidden=cfg.hidden, modes=(cfg.modes,) * cfg.dim, n_layers=cfg.n_layers, backend=cfg.backend,
+                             factorization=cfg.factorization, rank=cfg.rank, contraction=cfg.contraction)
+    model = FNO(model_config, policy).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler(device.type, enabled=policy.needs_grad_scaler)
     loss_fn = LpLoss(d=cfg.dim, reduction="mean")

@@ -241,10 +241,11 @@ def _stabilize(x: torch.Tensor, policy: PrecisionPolicy, backend: str, d: int) -
         ns = policy.stabilizer.nsigma
         return torch.maximum(torch.minimum(xf, mean + ns * std), mean - ns * std).to(x.dtype), None
     # pow2: exact power-of-two scaling; bound on the largest intermediate of the forward transform
-    xa = x.float().abs()
-    bound = xa.sum(dims).amax() if backend == "fft" else xa.amax()
-    _, exponent = torch.frexp(bound.clamp_min(torch.finfo(torch.float32).tiny))
-    k = (exponent - (policy.half_emax - 1)).clamp_min(0).to(torch.float32)
+    with torch.no_grad():  # the scale is a constant for autograd; no fp32 copy of x is kept
+        xa = x.detach().abs()
+        bound = xa.sum(dims, dtype=torch.float32).amax() if backend == "fft" else xa.amax().float()
+        _, exponent = torch.frexp(bound.clamp_min(torch.finfo(torch.float32).tiny))
+        k = (exponent - (policy.half_emax - 1)).clamp_min(0).to(torch.float32)
     return x * torch.exp2(-k).to(x.dtype), torch.exp2(k)
 
 

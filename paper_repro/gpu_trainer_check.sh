@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The ONE prepared GPU check of issue 6 (half-precision FNO trainer). Everything it measures goes to $OUT as
+# JSON/text; nothing is typed by hand. Run from anywhere, on a machine with one CUDA GPU:
+#
+#     OUT=/path/to/out bash paper_repro/gpu_trainer_check.sh
+#
+# Steps (about 5-7 minutes on one H200):
+#   0. environment facts (GPU, torch, CUDA) -> $OUT/env.json
+#   1. GPU unit tests of the trainer (fp16 cuFFT path, dft backend on CUDA) -> $OUT/pytest_gpu.txt
+#   2. errbound bench: FNO 2-D, hidden 64, 32x32 modes, 4 layers, batch 16, one training step per config,
+#      res 256, 384, 421, 512 (384 and 421 are not powers of two), precisions full/amp/mixed/half, backends
+#      dft and fft; neuraloperator side by side if importable (carry a wheel in .whl/ to get it)
+#      -> $OUT/bench.json; CP (TFNO) pairwise vs naive contraction at 256 -> $OUT/bench_cp_{pairwise,naive}.json
+#   3. short Darcy training run at 64x64 (200 train / 50 test, 10 epochs): full vs half (dft backend) vs the
+#      half -> mixed -> full schedule, zero-shot evaluation at 128 -> $OUT/train_darcy_{full,half,schedule}.json
+# Optional: PYTHON (default python3), BENCH_STEPS (default 10), TRAIN_EPOCHS (default 10).
+set -euo pipefail
+: "${OUT:?set OUT to an output folder}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="${PYTHON:-python3}"
+STEPS="${BENCH_STEPS:-10}"
+EPOCHS="${TRAIN_EPOCHS:-10}"
+mkdir -p "$OUT"
+cd "$ROOT"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export ERRBOUND_PROGRESS=1
+export ERRBOUND_DATA="${ERRBOUND_DATA:-$OUT/data_cache}"
+
+if compgen -G "$ROOT/.whl/*.whl" > /dev/null; then
+    "$PY" -m pip install --no-deps --no-index "$ROOT"/.whl/*.whl > "$OUT/pip_carry.txt" 2>&1 || true
+fi
+
+"$PY" - > "$OUT/env.json" <<'PYEOF'
+import json, torch
+from errbound.results import provenance
+info = {"cuda_available": torch.cuda.is_available(), "torch": torch.__version__, "cuda": torch.version.cuda,
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "provenance": provenance()}
+try:
+    import neuralop
+    info["neuralop"] = neuralop.__version__
+except ImportError:
+    info["neuralop"] = None
+print(json.dumps(info, indent=2))
+PYEOF
+"$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA GPU here: this script needs one')"
+
+# 1. GPU unit tests (marked gpu; skipped on CPU machines)
+"$PY" -m pytest -q -m gpu tests/test_train_spectral.py -p no:cacheprovider > "$OUT/pytest_gpu.txt" 2>&1 || echo "gpu tests failed: see pytest_gpu.txt" >&2
+
+# 2. the benchmark
+"$PY" -m errbound bench --device cuda --res 256,384,421,512 --precisions full,amp,mixed,half --backend dft,fft \
+    --batch 16 --hidden 64 --modes 32 --layers 4 --warmup 3 --steps "$STEPS" --json > "$OUT/bench.json" 2> "$OUT/bench.stderr"
+
+# 2b. memory ablation of the CP (TFNO) contraction: pairwise path search vs one naive einsum, half, 256x256
+for c in pairwise naive; do
+    "$PY" -m errbound bench --device cuda --res 256 --precisions full,half --backend dft --batch 16 --hidden 64 \
+        --modes 32 --layers 4 --factorization cp --rank 0.1 --contraction "$c" --warmup 2 --steps 5 --json \
+        > "$OUT/bench_cp_$c.json" 2> "$OUT/bench_cp_$c.stderr" || true
+done
+
+# 3. short Darcy training runs (data generated once, cached under $ERRBOUND_DATA)
+common=(--dataset darcy --res 64 --n-train 200 --n-test 50 --test-res 64,128 --epochs "$EPOCHS" --device cuda
+        --batch-size 20 --lr 3e-3 --hidden 32 --modes 24 --json)
+"$PY" -m errbound train "${common[@]}" --precision full --backend fft --out "$OUT/run_full" > "$OUT/train_darcy_full.json" 2> "$OUT/train_full.stderr"
+"$PY" -m errbound train "${common[@]}" --precision half --backend dft --out "$OUT/run_half" > "$OUT/train_darcy_half.json" 2> "$OUT/train_half.stderr"
+"$PY" -m errbound train "${common[@]}" --schedule "half:0,mixed+none:$((EPOCHS / 4)),full:$((3 * EPOCHS / 4))" --backend dft \
+    --out "$OUT/run_schedule" > "$OUT/train_darcy_schedule.json" 2> "$OUT/train_schedule.stderr"
+rm -rf "$OUT"/run_*/checkpoint.pt "$ERRBOUND_DATA"
+echo "done: $(ls "$OUT")"
