@@ -43,18 +43,17 @@ def git_commit(path: str | os.PathLike[str] | None = None) -> str | None:
 
 
 def _versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
+    """Versions of errbound and its main libraries, read from package metadata (no imports)."""
+    from importlib import metadata
+
     from errbound import __version__
 
-    versions["errbound"] = __version__
+    versions: dict[str, str | None] = {"python": platform.python_version(), "errbound": __version__}
     for name in ("numpy", "scipy", "mpmath", "sympy", "matplotlib", "torch"):
-        module = sys.modules.get(name)
-        if module is None and name != "torch":
-            try:
-                module = __import__(name)
-            except ImportError:
-                module = None
-        versions[name] = getattr(module, "__version__", None) if module is not None else None
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
     torch = sys.modules.get("torch")
     if torch is not None:
         versions["cuda"] = getattr(torch.version, "cuda", None)

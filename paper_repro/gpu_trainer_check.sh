@@ -13,13 +13,20 @@
 #      -> $OUT/bench.json; CP (TFNO) pairwise vs naive contraction at 256 -> $OUT/bench_cp_{pairwise,naive}.json
 #   3. short Darcy training run at 64x64 (200 train / 50 test, 10 epochs): full vs half (dft backend) vs the
 #      half -> mixed -> full schedule, zero-shot evaluation at 128 -> $OUT/train_darcy_{full,half,schedule}.json
-# Optional: PYTHON (default python3), BENCH_STEPS (default 10), TRAIN_EPOCHS (default 10).
+# Optional: PYTHON (default python3), BENCH_STEPS (default 10), TRAIN_EPOCHS (default 10). For a plumbing dry
+# run on a CPU machine: DEVICE=cpu BENCH_RES=16,12 BENCH_MODEL="--hidden 4 --modes 4 --layers 1 --batch 2"
+# CP_RES=16 TRAIN_SIZE="--res 16 --n-train 8 --n-test 4 --test-res 16,32 --hidden 4 --modes 4" TRAIN_EPOCHS=2
 set -euo pipefail
 : "${OUT:?set OUT to an output folder}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-python3}"
 STEPS="${BENCH_STEPS:-10}"
 EPOCHS="${TRAIN_EPOCHS:-10}"
+DEVICE="${DEVICE:-cuda}"
+BENCH_RES="${BENCH_RES:-256,384,421,512}"
+BENCH_MODEL="${BENCH_MODEL:---hidden 64 --modes 32 --layers 4 --batch 16}"
+CP_RES="${CP_RES:-256}"
+TRAIN_SIZE="${TRAIN_SIZE:---res 64 --n-train 200 --n-test 50 --test-res 64,128 --hidden 32 --modes 24}"
 mkdir -p "$OUT"
 cd "$ROOT"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
@@ -43,28 +50,36 @@ except ImportError:
     info["neuralop"] = None
 print(json.dumps(info, indent=2))
 PYEOF
-"$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA GPU here: this script needs one')"
+if [ "$DEVICE" = cuda ]; then
+    "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA GPU here: this script needs one')"
+fi
 
 # 1. GPU unit tests (marked gpu; skipped on CPU machines)
 "$PY" -m pytest -q -m gpu tests/test_train_spectral.py -p no:cacheprovider > "$OUT/pytest_gpu.txt" 2>&1 || echo "gpu tests failed: see pytest_gpu.txt" >&2
 
 # 2. the benchmark
-"$PY" -m errbound bench --device cuda --res 256,384,421,512 --precisions full,amp,mixed,half --backend dft,fft \
-    --batch 16 --hidden 64 --modes 32 --layers 4 --warmup 3 --steps "$STEPS" --json > "$OUT/bench.json" 2> "$OUT/bench.stderr"
+# shellcheck disable=SC2086
+"$PY" -m errbound bench --device "$DEVICE" --res "$BENCH_RES" --precisions full,amp,mixed,half --backend dft,fft \
+    $BENCH_MODEL --warmup 3 --steps "$STEPS" --json > "$OUT/bench.json" 2> "$OUT/bench.stderr" \
+    || echo "bench failed: see bench.stderr" >&2
 
 # 2b. memory ablation of the CP (TFNO) contraction: pairwise path search vs one naive einsum, half, 256x256
 for c in pairwise naive; do
-    "$PY" -m errbound bench --device cuda --res 256 --precisions full,half --backend dft --batch 16 --hidden 64 \
-        --modes 32 --layers 4 --factorization cp --rank 0.1 --contraction "$c" --warmup 2 --steps 5 --json \
+    # shellcheck disable=SC2086
+    "$PY" -m errbound bench --device "$DEVICE" --res "$CP_RES" --precisions full,half --backend dft $BENCH_MODEL \
+        --factorization cp --rank 0.1 --contraction "$c" --warmup 2 --steps 5 --json \
         > "$OUT/bench_cp_$c.json" 2> "$OUT/bench_cp_$c.stderr" || true
 done
 
 # 3. short Darcy training runs (data generated once, cached under $ERRBOUND_DATA)
-common=(--dataset darcy --res 64 --n-train 200 --n-test 50 --test-res 64,128 --epochs "$EPOCHS" --device cuda
-        --batch-size 20 --lr 3e-3 --hidden 32 --modes 24 --json)
-"$PY" -m errbound train "${common[@]}" --precision full --backend fft --out "$OUT/run_full" > "$OUT/train_darcy_full.json" 2> "$OUT/train_full.stderr"
-"$PY" -m errbound train "${common[@]}" --precision half --backend dft --out "$OUT/run_half" > "$OUT/train_darcy_half.json" 2> "$OUT/train_half.stderr"
+# shellcheck disable=SC2206
+common=(--dataset darcy $TRAIN_SIZE --epochs "$EPOCHS" --device "$DEVICE" --batch-size 20 --lr 3e-3 --json)
+"$PY" -m errbound train "${common[@]}" --precision full --backend fft --out "$OUT/run_full" > "$OUT/train_darcy_full.json" 2> "$OUT/train_full.stderr" \
+    || echo "train full failed: see train_full.stderr" >&2
+"$PY" -m errbound train "${common[@]}" --precision half --backend dft --out "$OUT/run_half" > "$OUT/train_darcy_half.json" 2> "$OUT/train_half.stderr" \
+    || echo "train half failed: see train_half.stderr" >&2
 "$PY" -m errbound train "${common[@]}" --schedule "half:0,mixed+none:$((EPOCHS / 4)),full:$((3 * EPOCHS / 4))" --backend dft \
-    --out "$OUT/run_schedule" > "$OUT/train_darcy_schedule.json" 2> "$OUT/train_schedule.stderr"
+    --out "$OUT/run_schedule" > "$OUT/train_darcy_schedule.json" 2> "$OUT/train_schedule.stderr" \
+    || echo "train schedule failed: see train_schedule.stderr" >&2
 rm -rf "$OUT"/run_*/checkpoint.pt "$ERRBOUND_DATA"
 echo "done: $(ls "$OUT")"

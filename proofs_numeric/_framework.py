@@ -137,7 +137,8 @@ class Check:
         nbad = int(bad.sum())
         p.cases += lhs.size
         p.violations += nbad
-        i = int(np.nanargmax(ratio)) if np.isfinite(ratio).any() or np.isinf(ratio).any() else 0
+        ratio = np.where(np.isnan(ratio), np.inf, ratio)  # a NaN error is a violation and the worst case
+        i = int(np.argmax(ratio))
         p.best_ratio = max(p.best_ratio, float(ratio[i]))
         slack = np.where(np.isnan(slack), np.inf, slack)  # inf bounds (vacuous statements) leave infinite slack
         p.min_slack = min(p.min_slack, float(np.min(slack)))
@@ -248,14 +249,11 @@ class Check:
         }
 
 
-def _finite_or_none(x: float) -> float | None:
-    if x is None or (isinstance(x, float) and math.isinf(x) and x < 0 and False):
+def _finite_or_none(x: float | None) -> float | None:
+    """None for "no case recorded" (the -inf/+inf start values) and NaN; the value otherwise."""
+    if x is None or (isinstance(x, float) and (math.isnan(x) or x == -math.inf)):
         return None
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if isinstance(x, float) and math.isinf(x):
-        return x  # to_jsonable turns it into "inf"/"-inf"
-    return x
+    return x  # +inf (a vacuous or violated check) is kept; to_jsonable writes it as "inf"
 
 
 def _plain(info: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,9 @@ Under the standing assumptions,
 eta = sqrt(c1^2 + u^2), c1 = mu + sqrt(2) gamma_2 (1 + mu) + u (1 + mu)(1 + sqrt(2) gamma_2).
 A normalization applied after the transform by one rounded multiplication with an exactly representable
 factor f (f = 1/n, a power of two) adds one factor: ||fl(f y^) - f y||_2 <= ((1 + eta)^t (1 + u) - 1) ||f y||_2.
-For twiddles rounded to nearest in a format G (u_G, eta_G), mu <= u_G + sqrt(2) eta_G."""
+For twiddles rounded to nearest in a format G (u_G, eta_G), mu <= u_G + sqrt(2) eta_G.
+Refinement: the first two stages use only the twiddles 1 and -+i, whose products are exact, so with
+t1 = min(t, 2), ||y^ - y||_2 <= ((1 + u)^t1 (1 + eta)^(t - t1) - 1) ||y||_2; for t = 1 this is attained up to O(u^2)."""
 
 FORMATS = ("fp16", "bf16", "fp8_e4m3fn", "fp8_e5m2", "tf32", "fp32")
 
@@ -57,6 +59,14 @@ def bound(n: int, u: float, mu: float, scaled: bool = False) -> float:
     t = int(n).bit_length() - 1
     e = eta(u, mu)
     return (1 + e) ** t * ((1 + u) if scaled else 1) - 1
+
+
+def bound_refined(n: int, u: float, mu: float, scaled: bool = False) -> float:
+    """(1 + u)^t1 (1 + eta)^(t - t1) - 1, t1 = min(t, 2) (times (1 + u) with the normalization after)."""
+    t = int(n).bit_length() - 1
+    t1 = min(t, 2)
+    e = eta(u, mu)
+    return (1 + u) ** t1 * (1 + e) ** (t - t1) * ((1 + u) if scaled else 1) - 1
 
 
 def higham(n: int, u: float, mu: float) -> float:
@@ -109,7 +119,7 @@ def run(ctx: Context) -> dict:
 
     chk = Check(ID, TITLE, STATEMENT, kind="upper", rel_tol=1e-6,
                 tol_reason="reference y exact (mpmath, n <= 32) or float64 FFT (relative error < 1e-14, i.e. < 1e-6 of the smallest bound)")
-    chk.tightness_from("grid", "adversarial", "normalized (forward)")
+    chk.tightness_from("grid", "adversarial", "normalized (forward)", "tie witness (t = 1)")
     rng = ctx.rng(31)
     excluded = 0
     try:
@@ -140,12 +150,13 @@ def run(ctx: Context) -> dict:
                                     ye = _exact_dft_mp(x[b])
                                     num = mpmath.sqrt(mpmath.fsum(abs(mpmath.mpc(complex(a)) - e) ** 2 for a, e in zip(y_hat[b], ye)))
                                     den = mpmath.sqrt(mpmath.fsum(abs(e) ** 2 for e in ye))
-                                    chk.case(num / den, mpmath.mpf(bound(n, fmt.u, mu)), "grid", rel_tol=1e-30,
+                                    chk.case(num / den, mpmath.mpf(bound_refined(n, fmt.u, mu)), "grid", rel_tol=1e-30,
                                              format=name, n=n, cmul=cmul, twiddles=tw or name, data=kind, engine="mpmath")
                         y = np.fft.fft(x, axis=-1)
                         rel = np.linalg.norm(y_hat - y, axis=-1) / np.linalg.norm(y, axis=-1)
                         rel, keep = rel[ok], np.flatnonzero(ok)
-                        b = bound(n, fmt.u, mu)
+                        b = bound_refined(n, fmt.u, mu)
+                        chk.cases(rel, np.full(rel.shape, bound(n, fmt.u, mu)), "grid, unrefined bound")
                         chk.cases(rel, np.full(rel.shape, b), "grid",
                                   info=lambda i, name=name, n=n, cmul=cmul, tw=tw, kind=kind, keep=keep:
                                   {"format": name, "n": n, "cmul": cmul, "twiddles": tw or name, "data": kind, "row": int(keep[i])})
@@ -160,7 +171,20 @@ def run(ctx: Context) -> dict:
                     excluded += int(np.sum(~ok))
                     y = np.fft.fft(x, axis=-1) / n
                     rel = (np.linalg.norm(y_hat - y, axis=-1) / np.linalg.norm(y, axis=-1))[ok]
-                    chk.cases(rel, np.full(rel.shape, bound(n, fmt.u, mu, scaled=True)), "normalized (forward)")
+                    chk.cases(rel, np.full(rel.shape, bound_refined(n, fmt.u, mu, scaled=True)), "normalized (forward)")
+    # tie witness of the refinement (t = 1): x = (1 + 2u, u), both butterfly sums are ties; also scaled by 2^k
+    for name in FORMATS:
+        fmt = get_format(name)
+        for k in (-2, 0, 3):
+            for cmul in ("fma", "4m2a"):
+                x = np.array([(1 + 2 * fmt.u) * 2.0**k, fmt.u * 2.0**k], dtype=complex)
+                y_hat = emulated(x[None, :], fmt, cmul)[0]
+                with mpmath.workdps(ctx.dps):
+                    ye = _exact_dft_mp(x)
+                    num = mpmath.sqrt(mpmath.fsum(abs(mpmath.mpc(complex(a)) - e) ** 2 for a, e in zip(y_hat, ye)))
+                    den = mpmath.sqrt(mpmath.fsum(abs(e) ** 2 for e in ye))
+                chk.case(num / den, mpmath.mpf(bound_refined(2, fmt.u, mu_bound(fmt))), "tie witness (t = 1)",
+                         rel_tol=1e-30, format=name, scale_exp=k, cmul=cmul)
     # the twiddles themselves satisfy |w^ - w| <= mu (the statement's last sentence)
     from errbound.emulate._constants import twiddles
 
@@ -192,7 +216,7 @@ def _adversarial(ctx: Context, chk: Check) -> None:
     for name, n in (("fp16", 8), ("bf16", 16), ("fp16", 16), ("fp8_e4m3fn", 8)):
         fmt = get_format(name)
         mu = mu_bound(fmt)
-        b = bound(n, fmt.u, mu)
+        b = bound_refined(n, fmt.u, mu)
 
         def score(z: np.ndarray, fmt=fmt, n=n, b=b, name=name) -> float:  # type: ignore[no-untyped-def]
             x = round_to(np.clip(z[:n], -8, 8) + 1j * np.clip(z[n:], -8, 8), fmt)[None, :]

@@ -22,7 +22,7 @@ TITLE = "Probabilistic FFT bound (stochastic rounding; Higham-Mary model for rne
 STATEMENT = """\
 **P3 (probabilistic FFT bound).** In the setting of P2, suppose the roundings of the FFT (not of the
 twiddles) are stochastic (mode "sr": each rounding is unbiased given its input, error < 2u |.| by R1(c)).
-Let v = 2u, eta_r = sqrt(c_r^2 + v^2) with c_r = sqrt(2) g (1 + mu) + v (1 + mu)(1 + sqrt(2) g), g = 2v + v^2, and
+Let v = 2u, eta_r = sqrt(c_r^2 + v^2) with c_r = sqrt(2) g (1 + mu) + v (1 + mu)(1 + sqrt(2) g), g = 2v/(1 - 2v), and
 eta_bar = mu + eta_r. For every lambda > 0, with probability at least 1 - 2 exp(-lambda^2 / 2),
 ||y^ - y||_2 / ||y||_2 <= (1 + eta_bar)^(t-1) (t mu + lambda sqrt(t) eta_r).
 Under the probabilistic model of Higham and Mary (rounding errors of round-to-nearest independent, mean zero,
@@ -30,7 +30,7 @@ Under the probabilistic model of Higham and Mary (rounding errors of round-to-ne
 
 
 def eta_r(v: float, mu: float) -> float:
-    g = 2 * v + v * v
+    g = 2 * v / (1 - 2 * v)  # gamma_2 at unit v: covers both product kinds (fma: 2v + v^2 <= gamma_2)
     c_r = math.sqrt(2) * g * (1 + mu) + v * (1 + mu) * (1 + math.sqrt(2) * g)
     return math.sqrt(c_r * c_r + v * v)
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from errbound.bounds.discretization import (
@@ -110,7 +110,6 @@ def test_best_witness_ratio_for_the_lipschitz_bound_is_within_factor_4():
     assert all(0.25 <= r["ratios"]["D2"] <= 1 for r in out["rows"])
 
 
-@settings(max_examples=30)
 @given(
     st.lists(st.integers(0, 499), min_size=2, max_size=5, unique=True),
     st.lists(st.integers(-9, 9), min_size=5, max_size=5),
@@ -125,7 +124,6 @@ def test_d2_holds_for_random_piecewise_linear_inputs(points, values, s):
     assert np.all(err <= bound * SLACK + 1e-16)  # + float64 floor for identically zero errors
 
 
-@settings(max_examples=30)
 @given(st.integers(0, 998), st.integers(1, 999), st.integers(3, 300))
 def test_bv_bound_holds_for_random_steps(a, width, s):
     b = min(a + width, 999)

@@ -7,7 +7,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from errbound.errors import ErrboundError
@@ -184,7 +184,6 @@ def test_pl_kernel_is_continuous_at_zero():
     np.testing.assert_allclose(g0.real, 1 / 12 - theta * (1 - theta) / 2, atol=1e-16)
 
 
-@settings(max_examples=25)
 @given(
     st.lists(st.integers(0, 999), min_size=2, max_size=6, unique=True),
     st.lists(st.integers(-20, 20), min_size=6, max_size=6),

@@ -86,6 +86,22 @@ def test_nonfinite_guard_skips_a_planted_inf_step(precision):
     assert any(not torch.equal(before[k], v) for k, v in _params(trainer).items())  # a good step updates
 
 
+def test_grad_scaler_overflow_is_not_a_nonfinite_event():
+    train, test = _data()
+    model = FNOConfig(hidden=6, modes=(6, 6), n_layers=2, backend="dft")
+    config = TrainConfig(epochs=1, batch_size=8, schedule=((0, parse_precision("half")),), fallback_after=1)
+    trainer = Trainer(model, config, train, test, show_progress=False)
+    xb, yb = train[0][:8].unsqueeze(1), train[1][:8].unsqueeze(1)
+    assert trainer.train_step(xb, yb)[1]
+    trainer.scaler.update(new_scale=2.0**100)  # fp16 gradients times 2^100 overflow: scaled grads are inf
+    before = _params(trainer)
+    loss, taken = trainer.train_step(xb, yb)
+    assert not taken and trainer.scaler_skips == 1 and trainer.nonfinite_steps == 0
+    assert trainer.scaler.get_scale() < 2.0**100  # the scaler backed off
+    assert trainer.policy.block == "half"  # calibration never triggers the precision fallback
+    assert all(torch.equal(before[k], v) for k, v in _params(trainer).items())
+
+
 def test_inf_sample_in_the_data_is_skipped_every_epoch():
     (x, y), test = _data()
     x = x.clone()

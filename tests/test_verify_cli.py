@@ -79,3 +79,33 @@ def test_crashing_module_is_reported_not_hidden(monkeypatch, tmp_path, capsys) -
     report = json.loads(capsys.readouterr().out)
     assert status == 1 and not report["all_hold"]
     assert "planted crash" in report["statements"][0]["error"]
+
+
+def test_check_records_violations_ratios_and_witness() -> None:
+    import numpy as np
+
+    from proofs_numeric._framework import Check
+
+    chk = Check("X1", "t", "s", rel_tol=1e-12)
+    assert chk.case(1.0, 2.0, "a", tag="half")
+    assert chk.case(1.0 + 1e-13, 1.0, "a", tag="within tolerance")  # 1e-13 < rel_tol: holds
+    assert not chk.case(1.1, 1.0, "b", tag="violated")
+    chk.cases(np.array([np.nan, 0.25]), np.array([1.0, 1.0]), "c")  # a NaN error is a violation
+    res = chk.result()
+    assert res["cases"] == 5 and res["violations"] == 2
+    assert res["witness"]["part"] == "c" and res["best_ratio"] == float("inf")
+    assert res["parts"]["a"]["best_ratio"] == 1.0 + 1e-13 and res["parts"]["b"]["violations"] == 1
+
+
+def test_probabilistic_check_uses_a_binomial_test() -> None:
+    import numpy as np
+
+    from proofs_numeric._framework import Check
+
+    chk = Check("X2", "t", "s", kind="probabilistic")
+    rhs = np.ones(1000)
+    chk.probabilistic(np.r_[np.full(10, 2.0), np.zeros(990)], rhs, 0.02, "allowed")  # 1% <= 2%: fine
+    chk.probabilistic(np.r_[np.full(100, 2.0), np.zeros(900)], rhs, 0.02, "too many")  # 10% >> 2%
+    res = chk.result()
+    assert res["parts"]["allowed"]["violations"] == 0 and res["parts"]["too many"]["violations"] == 1
+    assert res["exceedances"]["allowed"]["exceedances"] == 10

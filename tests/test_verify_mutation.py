@@ -4,10 +4,9 @@ Each test plants a bug (a constant halved, or the log factor dropped) by monkeyp
 the bound in its proofs_numeric module, runs that statement's checks (quick size) and requires violations.
 The same checks pass unmutated (test_verify_cli), so these tests show the suite can fail.
 
-Not every mutation is detectable: P2's worst-case FFT bound is attained only up to a ratio of about 0.22
-(the tightness figure of its report), so neither halving its constant nor dropping its log2 n factor produces a
-violation on any input found so far (docs/verification.md). The mutations below target bounds whose witnesses
-attain them (D2 and P1: ratio 1) and an exact identity (C1).
+A mutation is detectable only where the bound is nearly attained: D2 and P1 by their witnesses (ratio 1), P2 by
+its refined form (exact first two stages; a tie witness attains it at n = 2 and random inputs reach 0.98 of it),
+C1 by its exact identity.
 """
 
 from __future__ import annotations
@@ -29,6 +28,26 @@ def test_D2_constant_halved_is_caught(monkeypatch) -> None:
     res = m.run(QUICK)
     assert res["violations"] > 0
     assert res["parts"]["witness"]["violations"] > 0  # the tent witness attains the true bound exactly
+
+
+def test_P2_constant_halved_is_caught(monkeypatch) -> None:
+    from proofs_numeric import p2_fft as m
+
+    refined = m.bound_refined
+    monkeypatch.setattr(m, "FORMATS", ("fp16", "bf16"))  # fewer formats: CI time; the witness exists for each
+    monkeypatch.setattr(m, "bound_refined", lambda *a, **kw: refined(*a, **kw) / 2)
+    res = m.run(QUICK)
+    assert res["parts"]["tie witness (t = 1)"]["violations"] > 0
+
+
+def test_P2_log_factor_dropped_is_caught(monkeypatch) -> None:
+    """Replace t = log2 n by 1 in P2's (refined) bound: (1 + u) - 1 = u for every n."""
+    from proofs_numeric import p2_fft as m
+
+    monkeypatch.setattr(m, "FORMATS", ("fp16", "bf16"))  # fewer formats: CI time
+    monkeypatch.setattr(m, "bound_refined", lambda n, u, mu, scaled=False: (1 + u) * ((1 + u) if scaled else 1) - 1)
+    res = m.run(QUICK)
+    assert res["violations"] > 0 and res["parts"]["grid"]["violations"] > 0
 
 
 def test_C1_log_factor_dropped_is_caught(monkeypatch) -> None:

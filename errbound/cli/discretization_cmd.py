@@ -24,8 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated resolutions (points per axis); default by dimension: "
                         + "; ".join(f"{d}-D {r}" for d, r in DEFAULT_RES.items()))
     parser.add_argument("--modes", type=int, default=4, metavar="K", help="retained modes |w_i| <= K (default 4)")
-    parser.add_argument("--strict-modes", action="store_true",
-                        help="reject resolutions s <= 2K instead of keeping the (s-1)//2 modes such a grid resolves")
+    parser.add_argument("--clip-modes", action="store_true",
+                        help="keep the (s-1)//2 modes a grid s <= 2K resolves instead of rejecting such resolutions "
+                        "(by default res <= 2K is an error: the modes are not resolvable)")
     parser.add_argument("--method", choices=("reference", "float64"), default="reference",
                         help="per-mode errors from the high-precision reference (default, cached) or the float64 fast path")
     parser.add_argument("--dps", type=int, default=30, help="mpmath digits of the reference (>= 30; default 30)")
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         raise ErrboundError("--cache and --no-cache contradict each other; pass one of them")
     cache = False if args.no_cache else args.cache
     result = sweep(fn, resolutions=res, modes=args.modes, method=args.method, dps=args.dps, jobs=args.jobs,
-                   dask=args.dask, cache=cache, strict_modes=args.strict_modes, layer_seed=args.seed)
+                   dask=args.dask, cache=cache, strict_modes=not args.clip_modes, layer_seed=args.seed)
     data = {"command": "discretization", **result, "provenance": provenance()}
     lines = [
         f"discretization error of a Fourier layer: {result['function']} in {result['dim']}-D, modes |w_i| <= {args.modes}",
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
     clipped = [r["res"] for r in result["rows"] if r["modes"] < args.modes]
     if clipped:
         lines.append(f"note: resolutions {clipped} cannot hold modes up to {args.modes}; they keep |w_i| <= (res-1)//2 "
-                     "(pass --strict-modes to reject them)")
+                     "(--clip-modes)")
     rate = result["rate"]
     theory = result["rate_theory"]
     lines.append(f"fitted rate (log-log slope of mode_err_max over res {result['rate_fit_resolutions']}): "

@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         "test_h1": {str(k): v for k, v in result.test_h1.items()},
         "train_loss": result.train_loss, "samples_per_s": result.samples_per_s,
         "peak_mem_mib": result.peak_mem_mib, "nonfinite_steps": result.nonfinite_steps,
+        "scaler_skips": result.scaler_skips,
         "final_precision": result.final_precision, "world_size": trainer.world,
         "model": dataclasses.asdict(model_config), "train": {k: v for k, v in dataclasses.asdict(config).items() if k != "schedule"},
         "out": args.out, "provenance": provenance(),

@@ -5,7 +5,8 @@
 * precision schedule: ``((0, half), (125, mixed+none), (375, full))`` switches policies at epoch starts;
 * GradScaler exactly when the current policy uses fp16 (never for bf16 or fp32);
 * non-finite guard: a step whose loss or gradients are not finite is skipped (no optimizer update) and
-  counted; with ``fallback_after=N`` the policy moves to the next safer one (half -> mixed -> amp -> full)
+  counted (``nonfinite_steps``; under fp16 loss scaling, overflowing *scaled* gradients with a finite loss are
+  GradScaler's normal calibration and are counted separately as ``scaler_skips``); with ``fallback_after=N`` the policy moves to the next safer one (half -> mixed -> amp -> full)
   after N such events;
 * channel-wise Gaussian normalisation of inputs and outputs (statistics of the training set, stored in
   the model so checkpoints and other resolutions use the same ones);
@@ -111,6 +112,7 @@ class TrainResult:
     samples_per_s: float
     peak_mem_mib: float | None
     nonfinite_steps: int
+    scaler_skips: int
     epochs: int
     minutes: float
     final_precision: str
@@ -250,6 +252,7 @@ class Trainer:
         self.epoch = 0
         self.policy = config.schedule[0][1]
         self.nonfinite_steps = 0
+        self.scaler_skips = 0
         self._events_since_switch = 0
         self.history: list[dict[str, Any]] = []
         self.train_seconds = 0.0
@@ -267,6 +270,7 @@ class Trainer:
             "epoch": self.epoch,
             "policy": _policy_to_dict(self.policy),
             "nonfinite_steps": self.nonfinite_steps,
+            "scaler_skips": self.scaler_skips,
             "events_since_switch": self._events_since_switch,
             "history": self.history,
             "train_seconds": self.train_seconds,
@@ -313,6 +317,7 @@ class Trainer:
         self.policy = _policy_from_dict(state["policy"])
         self.net.model.set_policy(self.policy)
         self.nonfinite_steps = int(state["nonfinite_steps"])
+        self.scaler_skips = int(state["scaler_skips"])
         self._events_since_switch = int(state["events_since_switch"])
         self.history = list(state["history"])
         self.train_seconds = float(state["train_seconds"])
@@ -347,15 +352,21 @@ class Trainer:
         else:
             loss.backward()
         grads = [p.grad for p in self.net.parameters() if p.grad is not None]
-        bad = (~torch.isfinite(loss.detach())).float()
+        flags = torch.zeros(2, device=loss.device)
+        flags[0] = (~torch.isfinite(loss.detach())).float()
         if grads:
-            bad = bad + torch.stack([(~torch.isfinite(g)).any() for g in grads]).any().float()
+            flags[1] = torch.stack([(~torch.isfinite(g)).any() for g in grads]).any().float()
         if self.world > 1:
-            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
-        if bad.item() > 0:
+            torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
+        loss_bad, grad_bad = (bool(v) for v in flags.tolist())
+        if loss_bad or grad_bad:
             self.optimizer.zero_grad(set_to_none=True)
             if use_scaler:
                 self.scaler.update()  # unscale_ recorded the inf: the scale shrinks
+                if not loss_bad:
+                    # finite loss, overflowing *scaled* gradients: GradScaler's normal calibration, not an event
+                    self.scaler_skips += 1
+                    return float(loss.detach()), False
             self.nonfinite_steps += 1
             self._events_since_switch += 1
             n = self.config.fallback_after
@@ -441,7 +452,7 @@ class Trainer:
             self.scheduler.step()
             self.epoch = epoch + 1
             row: dict[str, Any] = {"epoch": self.epoch, "train_loss": train_loss, "precision": self.policy.name,
-                                   "nonfinite_steps": self.nonfinite_steps, "lr": self.optimizer.param_groups[0]["lr"]}
+                                   "nonfinite_steps": self.nonfinite_steps, "scaler_skips": self.scaler_skips, "lr": self.optimizer.param_groups[0]["lr"]}
             if self.epoch % self.config.eval_every == 0 or self.epoch == self.config.epochs:
                 l2, h1 = self.evaluate()
                 row["test_l2"] = {str(k): v for k, v in l2.items()}
@@ -450,12 +461,17 @@ class Trainer:
             self.save_checkpoint()
             for cb in callbacks:
                 cb(self, row)
-        l2, h1 = self.evaluate()
+        last = self.history[-1] if self.history else {}
+        if last.get("epoch") == self.epoch and "test_l2" in last and len(last["test_l2"]) == len(self.test_data):
+            l2 = {int(k): v for k, v in last["test_l2"].items()}
+            h1 = {int(k): v for k, v in last["test_h1"].items()}
+        else:
+            l2, h1 = self.evaluate()
         peak = torch.cuda.max_memory_allocated(self.device) / 2**20 if self.device.type == "cuda" else None
         train_losses = [r["train_loss"] for r in self.history]
         return TrainResult(
             test_l2=l2, test_h1=h1, train_loss=train_losses[-1] if train_losses else float("nan"),
             samples_per_s=self.train_samples / self.train_seconds if self.train_seconds > 0 else float("nan"),
-            peak_mem_mib=peak, nonfinite_steps=self.nonfinite_steps, epochs=self.epoch,
+            peak_mem_mib=peak, nonfinite_steps=self.nonfinite_steps, scaler_skips=self.scaler_skips, epochs=self.epoch,
             minutes=(time.perf_counter() - wall) / 60, final_precision=self.policy.name, history=self.history,
         )

@@ -1,0 +1,78 @@
+"""Smoke runs of the fast --quick artefacts (CPU), and of all of them (slow)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from errbound.cli import main
+
+
+def _run(name, tmp_path, capsys):
+    code = main(["repro", name, "--quick", "--figures", str(tmp_path / "fig"), "--results", str(tmp_path / "res")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    doc = json.loads((tmp_path / "res" / f"{name}.json").read_text())
+    assert (tmp_path / "fig" / f"{name}.png").stat().st_size > 1000
+    assert (tmp_path / "fig" / f"{name}.pdf").stat().st_size > 1000
+    return doc, out
+
+
+def test_error_vs_resolution_quick(tmp_path, capsys):
+    doc, out = _run("error_vs_resolution", tmp_path, capsys)
+    tent = doc["data"]["panels"]["tent"]
+    # discretization error of the Lipschitz input decreases with s and stays below its proven upper bound
+    assert tent["disc_err"][-1] < tent["disc_err"][0]
+    assert all(e <= b for e, b in zip(tent["disc_err"], tent["disc_bound"]))
+    # fp32 precision error is far below fp16's (u ratio 2^13; a factor 100 leaves room for log factors)
+    assert max(tent["prec_err"]["fp32"]) * 100 < min(tent["prec_err"]["fp16"])
+    # the fp16 crossover exists inside the swept range for the tent input
+    star = tent["s_star_empirical"]["fp16"]
+    assert star is not None and 8 <= star <= 128
+    assert "fp16 crossover" in out
+
+
+def test_frequency_modes_quick(tmp_path, capsys):
+    doc, _ = _run("frequency_modes", tmp_path, capsys)
+    # relative error grows as amplitude falls: negative log-log slope (about -1 for constant absolute error)
+    assert doc["data"]["slope"] < -0.5
+    assert doc["data"]["median_rel_truncated"] > doc["data"]["median_rel_retained"]
+
+
+def test_overflow_quick(tmp_path, capsys):
+    doc, out = _run("overflow", tmp_path, capsys)
+    d = doc["data"]
+    mags = d["magnitudes"]
+    i1 = min(range(len(mags)), key=lambda i: abs(mags[i] - 1.0))
+    # NOTES.md s2 item 6: mean 1 on 256^2 overflows fp16 (65536 > 65504), 128^2 does not
+    assert d["emulated_safe"]["plain"][i1] == 128
+    # exact power-of-two pre-scaling removes the overflow at every emulated size
+    assert all(s == d["res"][-1] for s in d["emulated_safe"]["prescale"])
+    # the rigorous guarantee never claims more than emulation shows
+    assert all(g <= max(e, 1) or e == d["res"][-1] for g, e in zip(d["guaranteed_safe"], d["emulated_safe"]["plain"]))
+
+
+def test_contraction_quick(tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("opt_einsum")
+    doc, out = _run("contraction", tmp_path, capsys)
+    rows = doc["data"]["rows"]
+    assert rows["naive"]["largest_intermediate_elements"] > rows["greedy"]["largest_intermediate_elements"]
+    assert rows["optimal"]["largest_intermediate_elements"] <= rows["greedy"]["largest_intermediate_elements"]
+    # all orders compute the same contraction (fp32 roundoff, sums of <= 16*8 terms)
+    assert rows["greedy"]["rel_diff_vs_naive"] < 1e-5 and rows["optimal"]["rel_diff_vs_naive"] < 1e-5
+    assert "CPU quick mode, not the paper's setting" in out
+
+
+@pytest.mark.slow
+def test_all_quick(tmp_path, capsys):
+    pytest.importorskip("torch")
+    code = main(["repro", "--all", "--quick", "--figures", str(tmp_path / "fig"), "--results", str(tmp_path / "res")])
+    assert code == 0, capsys.readouterr()
+    for name in ("memory_throughput", "error_vs_time", "pareto", "stabilizers", "schedule_superres"):
+        doc = json.loads((tmp_path / "res" / f"{name}.json").read_text())
+        assert any("not the paper's setting" in n for n in doc["notes"])
+        assert all(c["ours"] is None or isinstance(c["ours"], (int, float)) and math.isfinite(c["ours"])
+                   for c in doc["comparisons"])
