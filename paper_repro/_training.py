@@ -1,8 +1,8 @@
 """Shared training runs for the training artefacts (error_vs_time, pareto, stabilizers, schedule_superres).
 
 Runs are cached in-process by (settings, label), so ``errbound repro --all`` trains each configuration once.
-Quick mode (CPU): Darcy flow at 32x32 (64 train / 16 test, test also at 64x64 for zero-shot
-super-resolution), FNO hidden 16, 8 modes, 2 layers, 8 epochs: minutes on a CPU and far from the paper's
+Quick mode (CPU): Darcy flow at 32x32 (32 train / 8 test, test also at 64x64 for zero-shot
+super-resolution), FNO hidden 16, 8 modes, 2 layers, 4 epochs: minutes on a CPU and far from the paper's
 setting (Navier-Stokes / Darcy at 128, 500 epochs, GPU). On CPU the half-precision paths use bf16 (fp16
 FFTs do not exist on CPU; torch's fp16 CPU kernels are slow), or fp16 through the matrix-product DFT backend.
 Full mode needs CUDA: Darcy at 128 (1000 / 100, test also at 256), hidden 64, 32 modes, 4 layers, 100 epochs,
@@ -39,8 +39,8 @@ class Settings:
 
 def settings_for(ctx: Context) -> Settings:
     if ctx.quick:
-        return Settings(res=32, test_res=(32, 64), n_train=64, n_test=16, hidden=16, modes=8, n_layers=2, epochs=8,
-                        batch_size=8, lr=3e-3, device=ctx.device, seed=ctx.seed, low="bf16" if ctx.device == "cpu" else "fp16")
+        return Settings(res=32, test_res=(32, 64), n_train=32, n_test=8, hidden=16, modes=8, n_layers=2, epochs=4,
+                        batch_size=8, lr=5e-3, device=ctx.device, seed=ctx.seed, low="bf16" if ctx.device == "cpu" else "fp16")
     return Settings(res=128, test_res=(128, 256), n_train=1000, n_test=100, hidden=64, modes=32, n_layers=4, epochs=100,
                     batch_size=16, lr=1e-3, device=ctx.device, seed=ctx.seed, low="fp16")
 
