@@ -41,6 +41,7 @@ Signed zeros are kept (the sign of ``x`` is copied onto the result), NaN propaga
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -57,7 +58,7 @@ ROUNDING_MODES: tuple[str, ...] = ("rne", "rna", "rz", "ru", "rd", "sr")
 
 _EXP_MASK = np.uint64(0x7FF0000000000000)
 _ABS_MASK = np.uint64(0x7FFFFFFFFFFFFFFF)
-_CHUNK = 1 << 16
+_CHUNK = 1 << 17
 _PARALLEL_MIN = 1 << 18
 _ACCEPTED_REAL = (np.float64, np.float32, np.float16)
 _ACCEPTED_COMPLEX = (np.complex128, np.complex64)
@@ -177,6 +178,17 @@ def _non_finite(result: NDArray, x: NDArray, finite: NDArray, fmt: Format) -> ND
     return result
 
 
+_LOCAL = threading.local()
+
+
+def _scratch(size: int) -> NDArray:
+    """A per-thread uint64 work buffer of at least ``size`` entries (reused across chunks)."""
+    buf = getattr(_LOCAL, "buf", None)
+    if buf is None or buf.size < size:
+        buf = _LOCAL.buf = np.empty(max(size, _CHUNK), dtype=np.uint64)
+    return buf[:size]
+
+
 def _rne_chunk(x: NDArray, out: NDArray, fmt: Format) -> None:
     """Round-to-nearest-even of one chunk into ``out`` by the add-and-subtract construction.
 
@@ -187,7 +199,8 @@ def _rne_chunk(x: NDArray, out: NDArray, fmt: Format) -> None:
     if not np.fmax.reduce(out) <= fmt.max:  # NaN-aware: fmax skips NaN unless the chunk is all NaN
         out[:] = _round_generic(x, fmt, "rne", None)
         return
-    shift = out.view(np.uint64) & _EXP_MASK  # 2**e as bits (0 for zeros and subnormals)
+    shift = _scratch(out.size)
+    np.bitwise_and(out.view(np.uint64), _EXP_MASK, out=shift)  # 2**e as bits (0 for zeros and subnormals)
     shift += np.uint64((53 - fmt.t) << 52)  # 2**(e + 53 - t)
     np.maximum(shift, np.float64(2.0 ** (fmt.emin + 53 - fmt.t)).view(np.uint64), out=shift)
     magic = shift.view(np.float64)

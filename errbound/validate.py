@@ -11,7 +11,8 @@ For each resolution, :func:`validate`
    ``prec_err``. Observed: the relative test-L2 gap ``gap = test_l2 / test_l2_full - 1``; a configuration is
    *observed safe* when its loss stayed finite and ``gap <= tolerance`` (the same tolerance the advisor used:
    "precision costs at most a ``tolerance`` fraction of the accuracy"). ``agree`` says whether both verdicts
-   match.
+   match. Also reported: ``predicted_gap`` (the emulated block error ``prec_err``) against the observed
+   ``gap``, and ``gap_within_predicted`` (``|gap| <= prec_err``): whether the block error bounds the damage.
 
 The runs are small so that they fit a CPU (defaults: 64 training samples, 8 epochs, hidden 16, 2 layers);
 with so little training the observed gaps are dominated by optimisation noise, which the report makes
@@ -99,7 +100,7 @@ def _validate_res(cfg: ValidateConfig, res: int) -> dict[str, Any]:
 
     dim = get_dataset(cfg.dataset).dim
     files = make_dataset(cfg.dataset, res, cfg.n_train, cfg.n_test, seed=cfg.seed, cache_dir=cfg.cache_dir,
-                         test_res=[res], device=cfg.device if cfg.device != "cuda" else "cuda")
+                         test_res=[res], device=cfg.device)
     train = files.load_train()
     test = files.load_test(res)
     adv = advise(test[0].double().numpy(), modes=cfg.modes, formats=cfg.formats, tolerance=cfg.tolerance)
@@ -123,6 +124,9 @@ def _validate_res(cfg: ValidateConfig, res: int) -> dict[str, Any]:
         run["gap"] = run["test_l2"] / base - 1.0 if math.isfinite(run["test_l2"]) else math.inf
         run["observed_safe"] = bool(run["finite"] and run["gap"] <= cfg.tolerance)
         run["agree"] = run["predicted_ok"] == run["observed_safe"]
+        # predicted vs observed accuracy gap: is the emulated block error an upper estimate of the damage?
+        run["predicted_gap"] = run["predicted_prec_err"]
+        run["gap_within_predicted"] = bool(run["finite"] and abs(run["gap"]) <= run["predicted_prec_err"])
     return {"dataset": cfg.dataset, "res": res, "discretization_err": adv.discretization_err,
             "advice": adv.as_dict(), "runs": list(runs.values()),
             "rejected_note": None if rejected else "the advisor rejected no trainable configuration at this tolerance"}
@@ -149,4 +153,5 @@ def validate(cfg: ValidateConfig) -> dict[str, Any]:
     runs = [r for p in per_res for r in p["runs"] if r["role"] != "full"]
     return {"config": dataclasses.asdict(cfg), "results": per_res,
             "verdicts": len(runs), "agreements": sum(r["agree"] for r in runs),
-            "all_agree": all(r["agree"] for r in runs)}
+            "all_agree": all(r["agree"] for r in runs),
+            "gaps_within_predicted": sum(r["gap_within_predicted"] for r in runs)}

@@ -193,6 +193,9 @@ def run_artefact(name: str, ctx: Context, command: Sequence[str] | None = None) 
         "provenance": provenance(list(command) if command is not None else None),
     }
     write_json_atomic(ctx.results_dir / f"{name}.json", doc)
+    if doc["gpu_dependent"] and ctx.device == "cuda" and not ctx.quick and result.mode == "full":
+        # a fresh full GPU run: keep its data as the committed-GPU-results file the CPU can re-plot from
+        write_json_atomic(ctx.results_dir / f"{name}.gpu.json", {**result.data, "provenance": doc["provenance"]})
     doc["results"] = str(ctx.results_dir / f"{name}.json")
     return doc
 

@@ -116,7 +116,7 @@ def compute(ctx: Context) -> ArtefactResult:
                    paper=None, unit="points/dim", source="NOTES.md s2 item 5",
                    note="paper: hundreds to low thousands for the worst-case class (qualitative, derived)"),
         Comparison(quantity="fp16 crossover s*, tent, from bounds", ours=tent["s_star_bound"]["fp16"], paper=None,
-                   unit="points/dim", source="NOTES.md s2 item 5", note="None: no crossing in the swept range"),
+                   unit="points/dim", source="NOTES.md s2 item 5", note="where the proven bounds cross (None: not in the swept range)"),
         Comparison(quantity="fp16 crossover s*, smooth, empirical", ours=smooth["s_star_empirical"]["fp16"],
                    paper=None, unit="points/dim", source="NOTES.md s2 item 5",
                    note="paper: much earlier than the worst case for a smooth input"),

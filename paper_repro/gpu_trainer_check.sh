@@ -78,7 +78,8 @@ common=(--dataset darcy $TRAIN_SIZE --epochs "$EPOCHS" --device "$DEVICE" --batc
     || echo "train full failed: see train_full.stderr" >&2
 "$PY" -m errbound train "${common[@]}" --precision half --backend dft --out "$OUT/run_half" > "$OUT/train_darcy_half.json" 2> "$OUT/train_half.stderr" \
     || echo "train half failed: see train_half.stderr" >&2
-"$PY" -m errbound train "${common[@]}" --schedule "half:0,mixed+none:$((EPOCHS / 4)),full:$((3 * EPOCHS / 4))" --backend dft \
+E1=$(( EPOCHS / 4 > 1 ? EPOCHS / 4 : 1 )); E2=$(( 3 * EPOCHS / 4 > E1 ? 3 * EPOCHS / 4 : E1 + 1 ))
+"$PY" -m errbound train "${common[@]}" --schedule "half:0,mixed+none:$E1,full:$E2" --backend dft \
     --out "$OUT/run_schedule" > "$OUT/train_darcy_schedule.json" 2> "$OUT/train_schedule.stderr" \
     || echo "train schedule failed: see train_schedule.stderr" >&2
 rm -rf "$OUT"/run_*/checkpoint.pt "$ERRBOUND_DATA"

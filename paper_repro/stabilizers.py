@@ -40,6 +40,9 @@ def compute(ctx: Context) -> ArtefactResult:
     ax.legend(fontsize=7)
     bx.bar(xs, nonfinite, color="tab:red", label="non-finite (skipped) steps")
     bx.set_xticks(xs, KINDS)
+    bx.set_ylim(0, max(1, max(nonfinite)) * 1.2)
+    for xi, n in zip(xs, nonfinite):
+        bx.text(xi, n, str(n), ha="center", va="bottom", fontsize=8)
     bx.set_ylabel("non-finite training steps (count)")
     bx.set_xlabel("stabilizer")
     bx.legend(fontsize=7)

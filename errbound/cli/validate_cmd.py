@@ -56,13 +56,14 @@ def run(args: argparse.Namespace) -> CommandOutput:
                      f"recommended {block['advice']['recommended']['format']} {block['advice']['recommended']['preset']}")
         rows = [{"role": r["role"], "config": f"{r['format']} {r['preset']}", "flags": " ".join(r["train_flags"]),
                  "pred prec_err": r["predicted_prec_err"], "pred ok": r["predicted_ok"], "test_l2": r["test_l2"],
-                 "gap": r["gap"], "obs safe": r["observed_safe"], "agree": r["agree"] if r["role"] != "full" else "-"}
+                 "gap": r["gap"], "|gap|<=pred": r["gap_within_predicted"], "obs safe": r["observed_safe"], "agree": r["agree"] if r["role"] != "full" else "-"}
                 for r in block["runs"]]
         lines.append(format_table(rows, ["role", "config", "flags", "pred prec_err", "pred ok", "test_l2", "gap",
-                                         "obs safe", "agree"]))
+                                         "|gap|<=pred", "obs safe", "agree"]))
         if block["rejected_note"]:
             lines.append(f"  note: {block['rejected_note']}")
         lines.append("")
     lines.append(f"verdicts agreeing with training: {report['agreements']} / {report['verdicts']} "
                  f"(observed safe: finite and test_l2 <= (1 + {cfg.tolerance:g}) x full)")
+    lines.append(f"observed gaps within the predicted block error: {report['gaps_within_predicted']} / {report['verdicts']}")
     return CommandOutput(data=report, text="\n".join(lines))
