@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from errbound.errors import ErrboundError  # noqa: E402
-from errbound.train.precision import FULL, PRECISION_NAMES, Stabilizer, parse_precision  # noqa: E402
+from errbound.train.precision import PRECISION_NAMES, parse_precision  # noqa: E402
 from errbound.train.spectral import (  # noqa: E402
     SpectralConv, _stabilize, dft_forward, dft_inverse, fft_forward, fft_inverse, retained_frequencies,
 )

@@ -227,8 +227,6 @@ class Trainer:
         spatial = tuple(x.shape[2:])
         for _, policy in config.schedule:
             check_supported(policy, model_config.backend, tuple(n + model_config.padding for n in spatial), model_config.fft_fallback)
-            if policy.uses_fp16 and self.device.type == "cpu" and policy.block == "amp":
-                pass  # CPU autocast supports fp16
         torch.manual_seed(config.seed)
         fno = FNO(model_config, config.schedule[0][1])
         self.net = NormalizedModel(fno, model_config.in_channels, model_config.out_channels).to(self.device)
