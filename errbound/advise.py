@@ -106,51 +106,11 @@ class Advice:
 
 # ---- data --------------------------------------------------------------------------------------------------------
 def load_data(path: str | Path, key: str | None = None) -> np.ndarray:
-    """Read samples ``(N, *grid)`` from .npy, .npz (``key`` or its only/first array) or a .pt file in the
-    neuraloperator layout ``{"x": (N, *grid), "y": ...}`` (``key`` default "x"). Returns float64."""
-    p = Path(path)
-    if not p.exists():
-        raise ErrboundError(f"data file {str(p)!r} does not exist; pass an existing .npy, .npz or .pt file")
-    if not p.is_file():
-        raise ErrboundError(f"data path {str(p)!r} is not a file; pass a .npy, .npz or .pt file")
-    if p.stat().st_size == 0:
-        raise ErrboundError(f"data file {str(p)!r} is empty; pass a file holding an array of shape (N, *grid)")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".npy":
-            arr = np.load(p, allow_pickle=False)
-        elif suffix == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                names = list(z.files)
-                if not names:
-                    raise ErrboundError(f"{p} holds no arrays")
-                name = key if key is not None else ("x" if "x" in names else names[0])
-                if name not in names:
-                    raise ErrboundError(f"{p} has no array {name!r}; it holds: {', '.join(names)}")
-                arr = z[name]
-        elif suffix == ".pt":
-            try:
-                import torch
-            except ImportError:
-                from errbound.errors import MissingDependencyError
+    """Read samples ``(N, *grid)`` as float64 from .npy, .npz or the neuraloperator .pt layout
+    (see :func:`errbound.data_io.load_samples`, which validates rank, finiteness and emptiness)."""
+    from errbound.data_io import load_samples
 
-                raise MissingDependencyError("torch", "train", "needed to read .pt files") from None
-            obj = torch.load(p, map_location="cpu", weights_only=True)
-            if isinstance(obj, dict):
-                name = key if key is not None else "x"
-                if name not in obj:
-                    raise ErrboundError(f"{p} has no key {name!r}; it holds: {', '.join(map(str, obj))}")
-                obj = obj[name]
-            if not hasattr(obj, "numpy"):
-                raise ErrboundError(f"{p} does not hold a tensor (got {type(obj).__name__})")
-            arr = obj.detach().to(torch.float64).numpy()
-        else:
-            raise ErrboundError(f"unsupported data file type {suffix!r} ({p}); use .npy, .npz or .pt")
-    except ErrboundError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input for the user
-        raise ErrboundError(f"cannot read data file {p}: {type(exc).__name__}: {exc}") from None
-    return check_samples(arr, str(p))
+    return check_samples(load_samples(path, key=key), str(path))
 
 
 def check_samples(arr: Any, what: str = "data") -> np.ndarray:

@@ -126,7 +126,7 @@ def test_bad_data_files(tmp_path, setup, match):
 
 def test_bad_suffix_and_npz_key(tmp_path):
     (tmp_path / "d.csv").write_text("1,2\n")
-    with pytest.raises(ErrboundError, match="unsupported data file type"):
+    with pytest.raises(ErrboundError, match="has suffix .*use one of"):
         load_data(tmp_path / "d.csv")
     np.savez(tmp_path / "d.npz", a=np.zeros((2, 8, 8)))
     with pytest.raises(ErrboundError, match="no array 'x2'"):

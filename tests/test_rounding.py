@@ -257,3 +257,26 @@ def test_rejects_nonpositive_precision(t: int) -> None:
         Format(name="bad", t=t, emin=-14, emax=15)
     with pytest.raises(ErrboundError, match="precision"):
         get_format(f"t{t}emax15")
+
+
+@pytest.mark.parametrize("name", ["fp16", "bf16", "tf32", "fp32", "fp8_e4m3fn", "fp8_e5m2", "t6emax9_sat", "t3emax3_nosub"])
+def test_fast_path_equals_generic_path_on_every_midpoint(name: str) -> None:
+    """The Veltkamp fast path (RNE) against the frexp/floor generic path, which the oracles check:
+    every midpoint between consecutive normal values of the format (all binades for t <= 11,
+    a strided sample of significands otherwise), both signs, and their float64 neighbours."""
+    from errbound.rounding import _round_generic, _round_real
+
+    fmt = get_format(name)
+    step = max(1, 2 ** (fmt.t - 1) // 512)
+    significands = np.arange(2 ** (fmt.t - 1), 2**fmt.t, step, dtype=np.float64)
+    exponents = np.arange(fmt.emin, fmt.emax + 1, max(1, (fmt.emax - fmt.emin) // 60))
+    values = np.ldexp(significands[None, :], (exponents - (fmt.t - 1))[:, None]).ravel()
+    quantum = np.ldexp(1.0, np.frexp(values)[1] - fmt.t)
+    mids = values + quantum / 2
+    x = np.concatenate([mids, np.nextafter(mids, 0), np.nextafter(mids, np.inf), values])
+    x = np.concatenate([x, -x])
+    x = x[np.abs(x) <= fmt.max]
+    fast = _round_real(x, fmt, "rne", None)
+    with np.errstate(all="ignore"):
+        generic = _round_generic(x, fmt, "rne", None)
+    np.testing.assert_array_equal(fast.view(np.uint64), generic.view(np.uint64))
