@@ -28,20 +28,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-def _median_time(fn, repeat: int) -> float:
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+from _timing import median_seconds  # benchmarks/_timing.py (script folder is on sys.path)
 
 
 def baseline(repeat: int = 5) -> float:
     x = np.random.default_rng(0).standard_normal((1024, 1024))
-    return _median_time(lambda: np.fft.rfft2(x), repeat)
+    return median_seconds(lambda: np.fft.rfft2(x), repeat)
 
 
 def crossover_cli(repeat: int) -> dict:
@@ -62,7 +54,7 @@ def emulated_rfft2(repeat: int) -> float:
     from errbound.emulate import rfft2
 
     x = np.random.default_rng(1).standard_normal((1024, 1024))
-    return _median_time(lambda: rfft2(x, "fp16", norm="forward"), repeat)
+    return median_seconds(lambda: rfft2(x, "fp16", norm="forward"), repeat)
 
 
 def growth(ns: list[int], kind: str = "smooth", seeds: int = 1) -> dict:

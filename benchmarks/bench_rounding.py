@@ -13,24 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 
 import numpy as np
 
 from errbound import round_to
+from _timing import median_seconds  # benchmarks/_timing.py (script folder is on sys.path)
+
 from errbound.results import provenance, to_jsonable, write_json_atomic
-
-
-def median_seconds(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    fn()  # warm-up (thread pool start, page faults)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:

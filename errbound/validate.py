@@ -26,7 +26,6 @@ import math
 import time
 from typing import Any, Sequence
 
-import numpy as np
 
 from errbound.errors import ErrboundError
 

@@ -14,7 +14,6 @@ per magnitude a and over power-of-two s:
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import mpmath
-import numpy as np
 
 from proofs_numeric._framework import Check, Context
 from proofs_numeric._kappa import kappa_mp

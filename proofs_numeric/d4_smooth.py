@@ -11,7 +11,6 @@ witness's error at w = 0 is compared with the theorem's rate -2 beta (sympy: ser
 
 from __future__ import annotations
 
-import math
 
 import mpmath
 import numpy as np

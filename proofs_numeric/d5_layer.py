@@ -10,7 +10,6 @@ bound with D2(a) bounds.
 
 from __future__ import annotations
 
-import math
 
 import mpmath
 import numpy as np

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from errbound.bounds import precision as bp
-from errbound.emulate import FFTConfig, dft_modes, fft, rfftn
+from errbound.emulate import dft_modes, fft, rfftn
 from errbound.errors import ErrboundError
 from errbound.formats import get_format
 from errbound.rounding import round_to
