@@ -6,7 +6,7 @@
 #
 # Steps (about 5-7 minutes on one H200):
 #   0. environment facts (GPU, torch, CUDA) -> $OUT/env.json
-#   1. GPU unit tests of the trainer (fp16 cuFFT path, dft backend on CUDA) -> $OUT/pytest_gpu.txt
+#   1. GPU unit tests of the trainer (fp16 cuFFT path, dft backend on CUDA) -> pytest_gpu.txt in $OUT/logs.tar.gz
 #   2. errbound bench: FNO 2-D, hidden 64, 32x32 modes, 4 layers, batch 16, one training step per config,
 #      res 256, 384, 421, 512 (384 and 421 are not powers of two), precisions full/amp/mixed/half, backends
 #      dft and fft; neuraloperator side by side if importable (carry a wheel in .whl/ to get it)
@@ -28,13 +28,17 @@ BENCH_MODEL="${BENCH_MODEL:---hidden 64 --modes 32 --layers 4 --batch 16}"
 CP_RES="${CP_RES:-256}"
 TRAIN_SIZE="${TRAIN_SIZE:---res 64 --n-train 200 --n-test 50 --test-res 64,128 --hidden 32 --modes 24}"
 mkdir -p "$OUT"
+# The device tool brings back at most 8 files from $OUT: the 7 JSON results go there, logs and run folders
+# go to $WORK and come back as one archive, logs.tar.gz.
+WORK="${WORK:-/tmp/errbound_gpu_work}"
+mkdir -p "$WORK"
 cd "$ROOT"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export ERRBOUND_PROGRESS=1
-export ERRBOUND_DATA="${ERRBOUND_DATA:-$OUT/data_cache}"
+export ERRBOUND_DATA="${ERRBOUND_DATA:-/tmp/errbound_data}"  # not under $OUT: the device tool returns at most 8 files
 
 if compgen -G "$ROOT/.whl/*.whl" > /dev/null; then
-    "$PY" -m pip install --no-deps --no-index "$ROOT"/.whl/*.whl > "$OUT/pip_carry.txt" 2>&1 || true
+    "$PY" -m pip install --no-deps --no-index "$ROOT"/.whl/*.whl > /tmp/pip_carry.txt 2>&1 || true
 fi
 
 "$PY" - > "$OUT/env.json" <<'PYEOF'
@@ -55,12 +59,12 @@ if [ "$DEVICE" = cuda ]; then
 fi
 
 # 1. GPU unit tests (marked gpu; skipped on CPU machines)
-"$PY" -m pytest -q -m gpu tests/test_train_spectral.py -p no:cacheprovider > "$OUT/pytest_gpu.txt" 2>&1 || echo "gpu tests failed: see pytest_gpu.txt" >&2
+"$PY" -m pytest -q -m gpu tests/test_train_spectral.py -p no:cacheprovider > "$WORK/pytest_gpu.txt" 2>&1 || echo "gpu tests failed: see pytest_gpu.txt" >&2
 
 # 2. the benchmark
 # shellcheck disable=SC2086
 "$PY" -m errbound bench --device "$DEVICE" --res "$BENCH_RES" --precisions full,amp,mixed,half --backend dft,fft \
-    $BENCH_MODEL --warmup 3 --steps "$STEPS" --json > "$OUT/bench.json" 2> "$OUT/bench.stderr" \
+    $BENCH_MODEL --warmup 3 --steps "$STEPS" --json > "$OUT/bench.json" 2> "$WORK/bench.stderr" \
     || echo "bench failed: see bench.stderr" >&2
 
 # 2b. memory ablation of the CP (TFNO) contraction: pairwise path search vs one naive einsum, half, 256x256
@@ -68,19 +72,20 @@ for c in pairwise naive; do
     # shellcheck disable=SC2086
     "$PY" -m errbound bench --device "$DEVICE" --res "$CP_RES" --precisions full,half --backend dft $BENCH_MODEL \
         --factorization cp --rank 0.1 --contraction "$c" --warmup 2 --steps 5 --json \
-        > "$OUT/bench_cp_$c.json" 2> "$OUT/bench_cp_$c.stderr" || true
+        > "$OUT/bench_cp_$c.json" 2> "$WORK/bench_cp_$c.stderr" || true
 done
 
 # 3. short Darcy training runs (data generated once, cached under $ERRBOUND_DATA)
 # shellcheck disable=SC2206
 common=(--dataset darcy $TRAIN_SIZE --epochs "$EPOCHS" --device "$DEVICE" --batch-size 20 --lr 3e-3 --json)
-"$PY" -m errbound train "${common[@]}" --precision full --backend fft --out "$OUT/run_full" > "$OUT/train_darcy_full.json" 2> "$OUT/train_full.stderr" \
+"$PY" -m errbound train "${common[@]}" --precision full --backend fft --out "$WORK/run_full" > "$OUT/train_darcy_full.json" 2> "$WORK/train_full.stderr" \
     || echo "train full failed: see train_full.stderr" >&2
-"$PY" -m errbound train "${common[@]}" --precision half --backend dft --out "$OUT/run_half" > "$OUT/train_darcy_half.json" 2> "$OUT/train_half.stderr" \
+"$PY" -m errbound train "${common[@]}" --precision half --backend dft --out "$WORK/run_half" > "$OUT/train_darcy_half.json" 2> "$WORK/train_half.stderr" \
     || echo "train half failed: see train_half.stderr" >&2
 E1=$(( EPOCHS / 4 > 1 ? EPOCHS / 4 : 1 )); E2=$(( 3 * EPOCHS / 4 > E1 ? 3 * EPOCHS / 4 : E1 + 1 ))
 "$PY" -m errbound train "${common[@]}" --schedule "half:0,mixed+none:$E1,full:$E2" --backend dft \
-    --out "$OUT/run_schedule" > "$OUT/train_darcy_schedule.json" 2> "$OUT/train_schedule.stderr" \
+    --out "$WORK/run_schedule" > "$OUT/train_darcy_schedule.json" 2> "$WORK/train_schedule.stderr" \
     || echo "train schedule failed: see train_schedule.stderr" >&2
-rm -rf "$OUT"/run_*/checkpoint.pt "$ERRBOUND_DATA"
+rm -rf "$WORK"/run_*/checkpoint.pt "$ERRBOUND_DATA"
+tar -czf "$OUT/logs.tar.gz" -C "$WORK" .
 echo "done: $(ls "$OUT")"
