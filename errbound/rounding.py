@@ -201,10 +201,11 @@ def _rne_chunk(x: NDArray, out: NDArray, fmt: Format) -> None:
     special = None
     if not np.fmax.reduce(out) <= fmt.max:  # overflow or inf present (NaN propagates through the split)
         special = np.greater(out, fmt.max)
-    tiny = np.less(out, fmt.min_normal)
-    if tiny.any():
-        tiny &= out != 0  # zeros are exact in the split (and keep their sign)
-        special = tiny if special is None else special | tiny
+    if not np.fmin.reduce(out) >= fmt.min_normal:  # zeros or subnormal results present (cheap reduction first)
+        tiny = np.less(out, fmt.min_normal)
+        if tiny.any():
+            tiny &= out != 0  # zeros are exact in the split (and keep their sign)
+            special = tiny if special is None else special | tiny
     split = _scratch(out.size)
     np.multiply(x, 2.0 ** (53 - fmt.t) + 1.0, out=out)  # c
     np.subtract(out, x, out=split)  # c - x
