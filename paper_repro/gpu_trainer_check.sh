@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The ONE prepared GPU check of issue 6 (half-precision FNO trainer). Everything it measures goes to $OUT as
+# The ONE prepared GPU check of issues 6 (half-precision FNO trainer) and 4 (cuFFT vs the emulator). Everything it
 # JSON/text; nothing is typed by hand. Run from anywhere, on a machine with one CUDA GPU:
 #
 #     OUT=/path/to/out bash paper_repro/gpu_trainer_check.sh
 #
 # Steps (about 5-7 minutes on one H200):
-#   0. environment facts (GPU, torch, CUDA) -> $OUT/env.json
+#   0. environment facts (GPU, torch, CUDA) -> env.json in $OUT/logs.tar.gz
 #   1. GPU unit tests of the trainer (fp16 cuFFT path, dft backend on CUDA) -> pytest_gpu.txt in $OUT/logs.tar.gz
 #   2. errbound bench: FNO 2-D, hidden 64, 32x32 modes, 4 layers, batch 16, one training step per config,
 #      res 256, 384, 421, 512 (384 and 421 are not powers of two), precisions full/amp/mixed/half, backends
@@ -13,6 +13,9 @@
 #      -> $OUT/bench.json; CP (TFNO) pairwise vs naive contraction at 256 -> $OUT/bench_cp_{pairwise,naive}.json
 #   3. short Darcy training run at 64x64 (200 train / 50 test, 10 epochs): full vs half (dft backend) vs the
 #      half -> mixed -> full schedule, zero-shot evaluation at 128 -> $OUT/train_darcy_{full,half,schedule}.json
+#   4. paper_repro/gpu_precision_check.py (issue 4: cuFFT fp16 vs the emulator, n = 16..2048, about 1 minute)
+#      -> $OUT/gpu_precision_check.json (PRECISION_CHECK=0 skips it)
+# $OUT then holds 8 files, the most the device tool returns: 7 JSON results and logs.tar.gz.
 # Optional: PYTHON (default python3), BENCH_STEPS (default 10), TRAIN_EPOCHS (default 10). For a plumbing dry
 # run on a CPU machine: DEVICE=cpu BENCH_RES=16,12 BENCH_MODEL="--hidden 4 --modes 4 --layers 1 --batch 2"
 # CP_RES=16 TRAIN_SIZE="--res 16 --n-train 8 --n-test 4 --test-res 16,32 --hidden 4 --modes 4" TRAIN_EPOCHS=2
@@ -41,7 +44,7 @@ if compgen -G "$ROOT/.whl/*.whl" > /dev/null; then
     "$PY" -m pip install --no-deps --no-index "$ROOT"/.whl/*.whl > /tmp/pip_carry.txt 2>&1 || true
 fi
 
-"$PY" - > "$OUT/env.json" <<'PYEOF'
+"$PY" - > "$WORK/env.json" <<'PYEOF'
 import json, torch
 from errbound.results import provenance
 info = {"cuda_available": torch.cuda.is_available(), "torch": torch.__version__, "cuda": torch.version.cuda,
@@ -86,6 +89,11 @@ E1=$(( EPOCHS / 4 > 1 ? EPOCHS / 4 : 1 )); E2=$(( 3 * EPOCHS / 4 > E1 ? 3 * EPOC
 "$PY" -m errbound train "${common[@]}" --schedule "half:0,mixed+none:$E1,full:$E2" --backend dft \
     --out "$WORK/run_schedule" > "$OUT/train_darcy_schedule.json" 2> "$WORK/train_schedule.stderr" \
     || echo "train schedule failed: see train_schedule.stderr" >&2
+# 4. issue 4's GPU validation of the emulator (cuFFT fp16 rfft2 vs emulated, overflow flags), unless skipped
+if [ "${PRECISION_CHECK:-1}" = 1 ] && [ "$DEVICE" = cuda ]; then
+    "$PY" paper_repro/gpu_precision_check.py --out "$OUT/gpu_precision_check.json" > "$WORK/precision_check.log" 2>&1 \
+        || echo "precision check failed: see precision_check.log" >&2
+fi
 rm -rf "$WORK"/run_*/checkpoint.pt "$ERRBOUND_DATA"
 tar -czf "$OUT/logs.tar.gz" -C "$WORK" .
 echo "done: $(ls "$OUT")"
