@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The ONE prepared GPU check of issues 6 (half-precision FNO trainer) and 4 (cuFFT vs the emulator). Everything it
-# JSON/text; nothing is typed by hand. Run from anywhere, on a machine with one CUDA GPU:
+# measures goes to $OUT as JSON (logs in one archive); nothing is typed by hand. Run from anywhere, on a machine
+# with one CUDA GPU:
 #
 #     OUT=/path/to/out bash paper_repro/gpu_trainer_check.sh
 #
