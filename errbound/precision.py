@@ -180,26 +180,29 @@ def _suggested_prescale(block, x: np.ndarray) -> int:  # type: ignore[no-untyped
 
 
 # ---- arbitrary-precision certification --------------------------------------------------------------------------
-def _mp_axis_dft(arr: np.ndarray, n: int, idx: Sequence[int], sign: int, mp) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Direct DFT along the last axis of an object array of mpc: out[..., r] = sum_j a[..., j] e^{sign 2 pi i j idx_r / n}."""
+def _mp_axis_dft(arr: np.ndarray, n: int, in_idx: Sequence[int], out_idx: Sequence[int], sign: int, mp,  # type: ignore[no-untyped-def]
+                 weights: Sequence[int] | None = None) -> np.ndarray:
+    """Direct DFT along the last axis of an object array of mpc:
+    out[..., q] = sum_p weights[p] a[..., p] e^{sign 2 pi i in_idx[p] out_idx[q] / n} (weights default 1)."""
     two_pi = 2 * mp.pi
-    tw = {}
-    out = np.empty(arr.shape[:-1] + (len(idx),), dtype=object)
-    for r, k in enumerate(idx):
+    tw: dict[int, object] = {}
+    wts = [1] * len(in_idx) if weights is None else list(weights)
+    flat_in = arr.reshape(-1, arr.shape[-1])
+    out = np.empty(arr.shape[:-1] + (len(out_idx),), dtype=object)
+    flat_out = out.reshape(-1, len(out_idx))
+    for q, k in enumerate(out_idx):
         col = []
-        for j in range(arr.shape[-1]):
+        for j, wt in zip(in_idx, wts):
             key = (j * k) % n
             if key not in tw:
                 ang = two_pi * key / n
                 tw[key] = mp.mpc(mp.cos(ang), sign * mp.sin(ang))
-            col.append(tw[key])
-        flat_in = arr.reshape(-1, arr.shape[-1])
-        flat_out = out.reshape(-1, len(idx))
+            col.append(wt * tw[key])
         for row in range(flat_in.shape[0]):
             s = mp.mpc(0)
-            for j in range(flat_in.shape[1]):
-                s += flat_in[row, j] * col[j]
-            flat_out[row, r] = s
+            for p, c in enumerate(col):
+                s += flat_in[row, p] * c
+            flat_out[row, q] = s
     return out
 
 
@@ -226,7 +229,7 @@ def certify_reference(x: np.ndarray, block, *, dps: int = 40, ref: tuple[np.ndar
         m = math.prod(grid)
         for ax in range(len(grid) - 1, -1, -1):
             a = np.moveaxis(a, 2 + ax, -1)
-            a = _mp_axis_dft(a, grid[ax], [int(i) for i in idx[ax]], -1, mpmath)
+            a = _mp_axis_dft(a, grid[ax], range(grid[ax]), [int(i) for i in idx[ax]], -1, mpmath)
             a = np.moveaxis(a, -1, 2 + ax)
         spec = a / m
         # contraction
@@ -243,35 +246,15 @@ def certify_reference(x: np.ndarray, block, *, dps: int = 40, ref: tuple[np.ndar
         # synthesis of a real output: full Hermitian sum = sum over retained modes with weights
         # (last axis bins 1.. count twice, real part) as numpy's irfftn of the zero-filled half spectrum
         out = Y
-        for ax in range(len(grid) - 1):
+        for ax in range(len(grid)):
             n = grid[ax]
-            out = np.moveaxis(out, 2 + ax, -1)
             src_idx = [int(i) for i in idx[ax]]
-            res = np.empty(out.shape[:-1] + (n,), dtype=object)
-            flat_in = out.reshape(-1, out.shape[-1])
-            flat_out = res.reshape(-1, n)
-            for row in range(flat_in.shape[0]):
-                for j in range(n):
-                    s = mpmath.mpc(0)
-                    for r, k in enumerate(src_idx):
-                        ang = 2 * mpmath.pi * ((j * k) % n) / n
-                        s += flat_in[row, r] * mpmath.mpc(mpmath.cos(ang), mpmath.sin(ang))
-                    flat_out[row, j] = s
-            out = np.moveaxis(res, -1, 2 + ax)
-        n = grid[-1]
-        last_idx = [int(i) for i in idx[-1]]
-        res = np.empty(out.shape[:-1] + (n,), dtype=object)
-        flat_in = out.reshape(-1, out.shape[-1])
-        flat_out = res.reshape(-1, n)
-        for row in range(flat_in.shape[0]):
-            for j in range(n):
-                s = mpmath.mpf(0)
-                for r, k in enumerate(last_idx):
-                    wt = 1 if (k == 0 or 2 * k == n) else 2
-                    ang = 2 * mpmath.pi * ((j * k) % n) / n
-                    s += wt * mpmath.re(flat_in[row, r] * mpmath.mpc(mpmath.cos(ang), mpmath.sin(ang)))
-                flat_out[row, j] = s
-        out = res
+            last = ax == len(grid) - 1
+            weights = [1 if (k == 0 or 2 * k == n) else 2 for k in src_idx] if last else None
+            out = np.moveaxis(out, 2 + ax, -1)
+            out = _mp_axis_dft(out, n, src_idx, range(n), +1, mpmath, weights)
+            out = np.moveaxis(out, -1, 2 + ax)
+        out = np.vectorize(mpmath.re, otypes=[object])(out)
 
         def dist(f64: np.ndarray, mp_arr: np.ndarray) -> float:
             num = mpmath.mpf(0)

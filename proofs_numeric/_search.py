@@ -25,7 +25,9 @@ def hypothesis_max(
     """Search ``strategy`` for a large ``score`` with hypothesis's targeted property-based search.
 
     ``score`` must record the case itself (via the Check) and return the ratio. Returns the best
-    (score, example). Deterministic for a given ``seed`` (derandomized, no example database).
+    (score, example). Examples come in a seeded order (no example database); the search stops after
+    ``max_examples`` or ``seconds``, whichever comes first, so a slower or busier machine may evaluate a
+    prefix of that sequence (case counts in reports vary with load; the cases themselves do not).
     """
     from hypothesis import HealthCheck, Phase, given, seed as hseed, settings, target
 

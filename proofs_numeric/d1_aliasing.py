@@ -32,6 +32,18 @@ def _bessel_tail(a: mpmath.mpf, nmin: int) -> mpmath.mpf:
     return first / (1 - r)
 
 
+def _riemann_sums(value, s: int, d: int):  # type: ignore[no-untyped-def]
+    """Yield ``(w, V_s(w))`` for every ``|w|_inf <= (s-1)//2``: the forward-normalized DFT of the samples
+    ``value(j / s)``, evaluated term by term in mpmath at the working precision."""
+    samples = {j: value([mpmath.mpf(int(v)) / s for v in j]) for j in np.ndindex(*(s,) * d)}
+    k = (s - 1) // 2
+    for widx in np.ndindex(*(2 * k + 1,) * d):
+        w = tuple(int(v) - k for v in widx)
+        V = mpmath.fsum(val * mpmath.expjpi(-2 * mpmath.mpf(sum(wi * ji for wi, ji in zip(w, j))) / s)
+                        for j, val in samples.items()) / s**d
+        yield w, V
+
+
 def run(ctx: Context) -> dict:
     chk = Check(ID, TITLE, STATEMENT, kind="identity", rel_tol=0.0,
                 tol_reason="rhs = proven tail bound + 1e-40 * sum|coefficients| (mpmath at >= 50 digits)")
@@ -58,12 +70,7 @@ def run(ctx: Context) -> dict:
                                                  for f, c in coef.items()))
 
                 for s in resolutions:
-                    samples = {j: value([mpmath.mpf(int(v)) / s for v in j]) for j in np.ndindex(*(s,) * d)}
-                    k = (s - 1) // 2
-                    for widx in np.ndindex(*(2 * k + 1,) * d):
-                        w = tuple(int(v) - k for v in widx)
-                        V = mpmath.fsum(val * mpmath.expjpi(-2 * mpmath.mpf(sum(wi * ji for wi, ji in zip(w, j))) / s)
-                                        for j, val in samples.items()) / s**d
+                    for w, V in _riemann_sums(value, s, d):
                         alias = mpmath.fsum(c for f, c in coef.items()
                                             if all((fi - wi) % s == 0 for fi, wi in zip(f, w)))
                         chk.case(abs(V - alias), eps * scale, "trig polynomial", d=d, s=s, w=list(w))
@@ -82,12 +89,8 @@ def run(ctx: Context) -> dict:
                 amax = max(a)
                 for s in resolutions:
                     Q = max(2, int(70 // s) + 1)
-                    samples = {j: value([mpmath.mpf(int(v)) / s for v in j]) for j in np.ndindex(*(s,) * d)}
                     k = (s - 1) // 2
-                    for widx in np.ndindex(*(2 * k + 1,) * d):
-                        w = tuple(int(v) - k for v in widx)
-                        V = mpmath.fsum(val * mpmath.expjpi(-2 * mpmath.mpf(sum(wi * ji for wi, ji in zip(w, j))) / s)
-                                        for j, val in samples.items()) / s**d
+                    for w, V in _riemann_sums(value, s, d):
                         alias = mpmath.fsum(vhat(tuple(wi + s * qi for wi, qi in zip(w, q)))
                                             for q in np.ndindex(*(2 * Q + 1,) * d) for q in [tuple(int(x) - Q for x in q)])
                         # omitted: some |q_i| > Q, i.e. |n_i| >= (Q+1)s - k for that axis; the other axes' factors sum

@@ -85,11 +85,8 @@ def run(ctx: Context) -> dict:
 
 def _cross_check(ctx: Context, chk: Check) -> None:
     """The helper's input_rounding_bound (u M + tau) must be >= our sharper bound (it is the u M + eta_F form)."""
-    try:
-        from errbound.bounds.precision import input_rounding_bound
-    except ImportError:
-        chk.note("errbound.bounds.precision.input_rounding_bound not importable: cross-check skipped")
-        return
+    from errbound.bounds.precision import input_rounding_bound
+
     from errbound.formats import get_format
 
     for name in FORMATS:

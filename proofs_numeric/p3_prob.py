@@ -55,10 +55,8 @@ def run(ctx: Context) -> dict:
     chk = Check(ID, TITLE, STATEMENT, kind="probabilistic", rel_tol=0.0,
                 tol_reason="binomial test of the exceedance count against 2 exp(-lambda^2/2) at level 1e-6")
     rng = ctx.rng(33)
-    try:
-        from errbound.bounds.precision import fft_prob_pow2
-    except ImportError:
-        fft_prob_pow2 = None
+    from errbound.bounds.precision import fft_prob_pow2
+
     growth: dict[str, list] = {}
     batch = ctx.size(150, 1000)
     for name, tw in (("fp16", None), ("fp16", "fp32"), ("bf16", "fp32"), ("fp8_e4m3fn", "fp32")):
@@ -88,7 +86,7 @@ def run(ctx: Context) -> dict:
                                       f"{mode} {name} tw={tw or name} n={n} lambda={lam:g}",
                                       info=lambda i, name=name, n=n, mode=mode, lam=lam:
                                       {"format": name, "n": n, "mode": mode, "lambda": lam})
-                if mode == "rne" and fft_prob_pow2 is not None:
+                if mode == "rne":
                     hb = fft_prob_pow2(n, fmt, lam=3.0, const_fmt=G)
                     chk.probabilistic(rel, np.full(rel.shape, hb), failure(3.0), f"helper fft_prob_pow2 rne {name} n={n}")
                 growth.setdefault(f"{mode} {name} tw={tw or name}", []).append((n, float(np.mean(rel)) / fmt.u))

@@ -55,10 +55,8 @@ def run(ctx: Context) -> dict:
     chk = Check(ID, TITLE, STATEMENT, kind="upper", rel_tol=0.0,
                 tol_reason="magnitudes are exact emulated values compared with a float64 bound rounded up by 1e-12")
     chk.tightness_from("a: magnitude bound")
-    try:
-        from errbound.emulate.magnitude import optimal_prescale_exponent, predict_overflow
-    except ImportError:
-        optimal_prescale_exponent = predict_overflow = None
+    from errbound.emulate.magnitude import optimal_prescale_exponent, predict_overflow
+
     rng = ctx.rng(61)
     for name in (FORMATS[:2] if ctx.quick else FORMATS):
         fmt = get_format(name)
@@ -98,10 +96,10 @@ def run(ctx: Context) -> dict:
                     if nec:
                         # the twin has no overflow and its intermediates never underflow for these inputs
                         chk.case(0.0 if overflow else 1.0, 0.0, "b: necessary => overflow", **info)
-                    if predict_overflow is not None and fmt.overflow != "saturate":
+                    if fmt.overflow != "saturate":
                         pred = predict_overflow(x.astype(complex), FFTConfig(fmt=fmt), transform="fft")
                         chk.case(0.0 if bool(pred.overflow) == overflow else 1.0, 0.0, "helper predict_overflow == emulated", **info)
-                    if optimal_prescale_exponent is not None and kind != "const":
+                    if kind != "const":
                         ch = optimal_prescale_exponent(x.astype(complex), FFTConfig(fmt=fmt), transform="fft")
                         e_star = max(0, math.ceil(math.log2(n * th**t * X / fmt.max)))
                         xs = round_to(x * 2.0**ch.exponent, fmt)
