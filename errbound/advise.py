@@ -29,8 +29,11 @@
    avoid overflow. The reported ``prec_err`` is that of the fixed block.
 
 A candidate is ``ok`` when its (fixed) block is finite and ``prec_err <= tolerance * discretization_err``.
-The recommendation is the cheapest ``ok`` candidate that ``errbound train`` can run (cost: low-precision bits,
+The recommendation is the cheapest ``ok`` candidate that ``errbound train`` runs natively (cost: storage bits,
 then matrix-product DFT < FFT half < mixed < full, then the smaller error), with the exact flags to pass.
+The fp8 ``dft-half`` candidates are ``trainable`` (the trainer's emulated 8-bit block, ``half-fp8e4m3fn`` /
+``half-fp8e5m2``, computes the same arithmetic) but never ``recommendable``: the emulation is slower than a
+16-bit block; it exists so that ``errbound validate`` can check fp8 verdicts against training.
 Caveat: the advisor analyses the data as given; inside a trained network the block sees hidden activations
 after the lifting layer and the trainer's input normalisation, so the fp16 overflow risk there is handled
 at run time by the trainer's ``pow2`` stabilizer (its default for fp16), which this check motivates.
@@ -49,13 +52,16 @@ import numpy as np
 from errbound.errors import ErrboundError
 
 __all__ = ["Candidate", "Advice", "advise", "load_data", "estimate_discretization_error", "DEFAULT_MODES",
-           "PRESET_COST"]
+           "PRESET_COST", "storage_bits"]
 
 #: Default modes per axis (``errbound train`` defaults), by dimension.
 DEFAULT_MODES = {1: 32, 2: 24, 3: 16}
 #: Relative cost rank of the presets (lower is cheaper on a GPU; NOTES.md s3, issue 6 probe numbers).
 PRESET_COST = {"dft-half": 0, "dft-bf16": 0, "half": 1, "mixed": 2, "full": 3}
 _TRAINABLE_LOW = ("fp16", "bf16")
+#: 8-bit formats the trainer can run as an *emulated* block (``dft-half`` only); never recommended, since the
+#: emulation is slower than a native 16-bit block, but trainable so that ``errbound validate`` can check them.
+_EMULATED_TRAINABLE = {"fp8_e4m3fn": "fp8e4m3fn", "fp8_e5m2": "fp8e5m2"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -69,6 +75,7 @@ class Candidate:
     fix: dict[str, Any] | None
     ok: bool
     trainable: bool
+    recommendable: bool
     train_flags: list[str] | None
     cost: tuple
 
@@ -218,6 +225,8 @@ def _train_flags(fmt: str, preset: str, grid: Sequence[int], modes: int) -> list
     m = ["--modes", str(modes)]
     if preset == "full":
         return ["--precision", "full", "--backend", "fft", *m] if fmt == "fp32" else None
+    if fmt in _EMULATED_TRAINABLE:
+        return ["--precision", f"half-{_EMULATED_TRAINABLE[fmt]}", "--backend", "dft", *m] if preset == "dft-half" else None
     if fmt not in _TRAINABLE_LOW:
         return None
     suffix = "" if fmt == "fp16" else "-bf16"
@@ -340,19 +349,19 @@ def advise(
             flags = [f + "+tanh" if i > 0 and flags[i - 1] == "--precision" else f for i, f in enumerate(flags)]
         elif flags is not None and fmt == "fp16" and name in ("half", "mixed"):
             flags = [f + "+pow2" if i > 0 and flags[i - 1] == "--precision" else f for i, f in enumerate(flags)]
-        f_ = get_format(fmt)
-        bits = f_.t + math.ceil(math.log2(2 * f_.emax + 2))  # storage bits (sign + exponent + fraction)
-        cost = (PRESET_COST[name] == 3, bits, PRESET_COST[name], err)
+        cost = (PRESET_COST[name] == 3, storage_bits(fmt), PRESET_COST[name], err)
         cands.append(Candidate(format=fmt, preset=name, prec_err=err, overflow=overflow, fix=fix, ok=ok,
-                               trainable=flags is not None, train_flags=flags, cost=cost))
+                               trainable=flags is not None,
+                               recommendable=flags is not None and fmt not in _EMULATED_TRAINABLE,
+                               train_flags=flags, cost=cost))
     cands.sort(key=lambda c: c.cost)
-    chosen = next((c for c in cands if c.ok and c.trainable), None)
+    chosen = next((c for c in cands if c.ok and c.recommendable), None)
     if chosen is None:
         chosen = next(c for c in cands if c.preset == "full")
         reason = ("no reduced-precision candidate keeps its precision error within tolerance x discretization "
                   "error; train in full precision")
     else:
-        reason = (f"cheapest trainable candidate with prec_err {chosen.prec_err:.3g} <= {tolerance:g} x "
+        reason = (f"cheapest natively trainable candidate with prec_err {chosen.prec_err:.3g} <= {tolerance:g} x "
                   f"discretization_err {disc_err:.3g}")
     recommended = {"format": chosen.format, "preset": chosen.preset, "prec_err": chosen.prec_err,
                    "train_flags": chosen.train_flags, "reason": reason}
@@ -361,6 +370,17 @@ def advise(
         recommended["train_command"] = command
     return Advice(discretization_err=disc_err, discretization=disc, tolerance=float(tolerance), modes=modes,
                   grid=grid, n_samples=int(sample.shape[0]), candidates=cands, recommended=recommended)
+
+
+def storage_bits(fmt_name: str) -> int:
+    """Bits of one value: sign + exponent field + stored fraction (``t - 1``). The exponent field holds the
+    ``emax - emin + 1`` normal binades, the zero/subnormal code and, when the format has them, the inf/NaN
+    code (E4M3FN has none: its NaN shares the top binade), e.g. fp16 16, bf16 16, E4M3FN 8, E5M2 8."""
+    from errbound.formats import get_format
+
+    f = get_format(fmt_name)
+    codes = f.emax - f.emin + 2 + (1 if f.has_inf else 0)
+    return 1 + math.ceil(math.log2(codes)) + f.t - 1
 
 
 def _train_command(data_name: str | None, grid: Sequence[int], flags: list[str] | None) -> str | None:

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Iterable, Iterator, TypeVar
 
-__all__ = ["progress", "progress_enabled"]
+__all__ = ["progress", "progress_enabled", "note"]
 
 T = TypeVar("T")
 
@@ -49,3 +49,9 @@ def progress(items: Iterable[T], total: int | None = None, label: str = "", min_
             else:
                 msg = f"{label}: {done} ({elapsed:.1f}s elapsed)"
             print(msg, file=sys.stderr, flush=True)
+
+
+def note(message: str) -> None:
+    """Print one progress line on stderr (same switch as :func:`progress`)."""
+    if progress_enabled():
+        print(message, file=sys.stderr, flush=True)

@@ -62,3 +62,58 @@ def test_validate_small_darcy(tmp_path):
     for r in block["runs"]:
         assert r["agree"] == (r["predicted_ok"] == r["observed_safe"])
     assert rep["verdicts"] == len([r for r in block["runs"] if r["role"] != "full"])
+
+
+def test_protocol_and_bookkeeping_without_training(monkeypatch, tmp_path):
+    """Replace training by a stand-in whose test error grows with the emulated block error
+    (test_l2 = 0.05 + 10 x prec_err, one seed slightly noisier): checks which configurations are trained and
+    how gaps, verdicts and counts are derived, with no optimisation noise in the way."""
+    pytest.importorskip("torch")
+    import errbound.validate as V
+    from errbound.advise import advise
+
+    seen = []
+
+    def fake_train(cfg, data, tests, dim, flags, seed):
+        adv_err = {tuple(c.train_flags): c.prec_err for c in advice.candidates if c.trainable}[tuple(flags)]
+        seen.append((tuple(flags), seed))
+        l2 = 0.05 + 10 * adv_err + 1e-4 * seed
+        return {"seed": seed, "test_l2": l2, "test_h1": 2 * l2, "nonfinite_steps": 0, "finite": True, "seconds": 0.0}
+
+    cfg = V.ValidateConfig(resolutions=(32,), n_train=8, n_test=4, epochs=1, seeds=2, cache_dir=str(tmp_path))
+    from errbound.data import make_dataset
+
+    test = make_dataset("darcy", 32, 8, 4, seed=0, cache_dir=str(tmp_path), test_res=[32]).load_test(32)
+    advice = advise(test[0].double().numpy(), modes=cfg.modes, formats=cfg.formats, tolerance=cfg.tolerance)
+    monkeypatch.setattr(V, "_train", fake_train)
+    rep = V.validate(cfg)
+    block = rep["results"][0]
+    roles = [r["role"] for r in block["runs"]]
+    assert roles[0] == "full" and "rejected" in roles and roles.count("rejected") == 1
+    rejected = next(r for r in block["runs"] if r["role"] == "rejected")
+    # the cheapest rejected candidate: an 8-bit block (storage bits sort first)
+    assert rejected["format"].startswith("fp8") and not rejected["predicted_ok"]
+    assert len(seen) == 2 * len(block["runs"]) and {s for _, s in seen} == {0, 1}
+    for r in block["runs"]:
+        assert r["test_l2"] == pytest.approx(sum(r["test_l2_per_seed"]) / 2)
+        assert r["observed_safe"] == (r["gap"] <= cfg.tolerance)
+        assert r["agree"] == (r["predicted_ok"] == r["observed_safe"])
+    assert block["full_seed_noise"] == pytest.approx(1e-4 / 2**0.5 / block["runs"][0]["test_l2"])
+    assert rep["protocol_verdicts"] == len(block["runs"]) - 1
+    assert rep["protocol_agreements"] == sum(r["agree"] for r in block["runs"][1:])
+    assert rep["disagreements"] == [] or all(not d["predicted_ok"] == d["observed_safe"] for d in rep["disagreements"])
+
+    seen.clear()
+    rep_all = V.validate(V.ValidateConfig(**{**cfg.__dict__, "configs": "all", "seeds": 1}))
+    runs = rep_all["results"][0]["runs"]
+    assert len(runs) == sum(c.trainable for c in advice.candidates)  # every trainable candidate, once
+    assert rep_all["protocol_verdicts"] == rep["protocol_verdicts"]
+
+
+def test_predicted_gap_is_the_quadrature_estimate():
+    from errbound.validate import predicted_gap
+
+    assert predicted_gap(0.0, 0.1) == 0.0
+    assert predicted_gap(0.03, 0.04) == pytest.approx(0.25)  # sqrt(0.03^2 + 0.04^2) = 0.05
+    assert predicted_gap(1e-4, 0.1) == pytest.approx(0.5e-6, rel=1e-3)  # second order for small errors
+    assert predicted_gap(float("inf"), 0.1) == float("inf")

@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="samples (N, *grid): .npy, .npz or .pt ({'x': ..., 'y': ...} layout; --key picks the array)")
     parser.add_argument("--key", help="array name inside .npz/.pt (default 'x', else the first array)")
     parser.add_argument("--modes", type=int, help="modes per axis as for `errbound train --modes` (default the trainer's, capped by the grid)")
-    parser.add_argument("--formats", default="fp16,bf16", help="low-precision formats to consider (default fp16,bf16)")
+    parser.add_argument("--formats", default="fp16,bf16",
+                        help="low-precision formats to consider (default fp16,bf16; e.g. add fp8_e4m3fn,fp8_e5m2, tf32)")
     parser.add_argument("--tolerance", type=float, default=0.1,
                         help="ok when precision error <= tolerance x discretization error (default 0.1)")
     parser.add_argument("--samples", type=int, default=4, help="samples emulated (default 4)")
@@ -36,7 +37,9 @@ def run(args: argparse.Namespace) -> CommandOutput:
     rows = [{"format": c.format, "preset": c.preset, "prec_err": c.prec_err, "overflow": c.overflow,
              "fix": (f"{c.fix['kind']} 2^{c.fix['exponent']}" if c.fix and c.fix["kind"] == "prescale" else
                      (c.fix["kind"] if c.fix else "-")),
-             "ok": c.ok, "train flags": " ".join(c.train_flags) if c.train_flags else "(not trainable)"}
+             "ok": c.ok,
+             "train flags": (" ".join(c.train_flags) + ("" if c.recommendable else "  (emulated; never recommended)"))
+             if c.train_flags else "(not trainable)"}
             for c in adv.candidates]
     rec = adv.recommended
     lines = [

@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-train", type=int, default=1000, help="training samples (default 1000)")
     parser.add_argument("--n-test", type=int, default=100, help="test samples (default 100)")
     parser.add_argument("--precision", default="full",
-                        help="full, amp, mixed, half, amp-bf16, mixed-bf16, half-bf16, optionally +none|tanh|clip|sigma2|pow2")
+                        help="full, amp, mixed, half, amp-bf16, mixed-bf16, half-bf16, optionally +none|tanh|clip|sigma2|pow2; "
+                             "half-fp8e4m3fn / half-fp8e5m2: emulated 8-bit block (with --backend dft)")
     parser.add_argument("--schedule", help="precision schedule 'half:0,mixed+none:125,full:375' (overrides --precision)")
     parser.add_argument("--backend", choices=("fft", "dft"), default="fft", help="spectral transform backend (default fft)")
     parser.add_argument("--fft-fallback", action="store_true", help="use the dft backend where an fp16 fft needs a non-power-of-two size")

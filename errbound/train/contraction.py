@@ -227,5 +227,8 @@ def dense_spectral_contract(spec: torch.Tensor, weight: torch.Tensor) -> torch.T
     wr, wi = wk[..., 0], wk[..., 1]
     # contiguous (K, 2Cin, 2Cout) block: strided batch views send CPU bmm down a slow path
     w = torch.cat((torch.cat((wr, wi), 2), torch.cat((-wi, wr), 2)), 1)
-    y = torch.bmm(x, w).reshape(*kshape, b, 2, cout)
+    if x.dtype == torch.float16 and x.device.type == "cpu":  # see errbound.train.spectral.half_matmul
+        y = torch.bmm(x.float(), w.float()).half().reshape(*kshape, b, 2, cout)
+    else:
+        y = torch.bmm(x, w).reshape(*kshape, b, 2, cout)
     return y.permute(d, d + 2, d + 1, *range(d))

@@ -12,7 +12,12 @@ A :class:`PrecisionPolicy` says three things:
     ``half_dtype`` (fp32 accumulation in the matrix products).
 
 * ``half_dtype``: ``"fp16"`` or ``"bf16"``, used by autocast outside the block (for every mode but
-  ``full``) and inside the block for ``mixed``/``half``.
+  ``full``) and inside the block for ``mixed``/``half``; or an *emulated* 8-bit block format,
+  ``"fp8e4m3fn"`` (OCP E4M3, max 448, no inf) or ``"fp8e5m2"``, for ``half`` with the ``dft`` backend
+  only: every operand of the block's matrix products is rounded into the 8-bit format (torch's float8
+  casts, straight-through gradient), products are accumulated in fp32 and each product's result is
+  rounded back into the 8-bit format, the arithmetic model of ``errbound.spectral_block``'s ``dft-half``
+  preset with that format (what the advisor emulates). Outside the block these policies autocast in bf16.
 * ``stabilizer``: a :class:`Stabilizer` applied to the tensor entering the forward transform (never to
   the skip path).
 
@@ -20,9 +25,9 @@ Spectral weights stay fp32 master copies and are cast on the fly. fp16 policies 
 (:attr:`PrecisionPolicy.needs_grad_scaler`); bf16 ones do not (bf16 has fp32's exponent range).
 
 Strings are parsed once, at the CLI boundary, by :func:`parse_precision`:
-``<mode>[-bf16][+<stabilizer>]`` with mode in ``full amp mixed half`` and stabilizer in
-``none tanh clip sigma2 pow2``; e.g. ``half``, ``half+tanh``, ``mixed-bf16+none``.
-Default stabilizers: ``pow2`` (exact power-of-two pre-scaling) for fp16 mixed/half, ``none`` otherwise.
+``<mode>[-bf16|-fp8e4m3fn|-fp8e5m2][+<stabilizer>]`` with mode in ``full amp mixed half`` and stabilizer in
+``none tanh clip sigma2 pow2``; e.g. ``half``, ``half+tanh``, ``mixed-bf16+none``, ``half-fp8e4m3fn``.
+Default stabilizers: ``pow2`` (exact power-of-two pre-scaling) for fp16 and fp8 mixed/half, ``none`` otherwise.
 """
 
 from __future__ import annotations
@@ -45,10 +50,17 @@ __all__ = [
 ]
 
 BLOCK_MODES = ("full", "amp", "mixed", "half")
-HALF_DTYPES = ("fp16", "bf16")
+HALF_DTYPES = ("fp16", "bf16", "fp8e4m3fn", "fp8e5m2")
+FP8_DTYPES = ("fp8e4m3fn", "fp8e5m2")
+#: errbound.formats name of each block dtype. torch's fp32 -> float8_e4m3fn cast saturates at +-448 (E4M3FN
+#: with saturation, checked bit for bit in tests/test_train_fp8.py), unlike the named fp8_e4m3fn (NaN).
+FORMAT_NAMES = {"fp16": "fp16", "bf16": "bf16", "fp8e4m3fn": "t4emax8emin-6_noinf_rt1_sat", "fp8e5m2": "fp8_e5m2"}
+#: Largest binade exponent of each block dtype (max finite value < 2**(emax + 1)).
+_EMAX = {"fp16": 15, "bf16": 127, "fp8e4m3fn": 8, "fp8e5m2": 15}
 STABILIZER_KINDS = ("none", "tanh", "clip", "sigma2", "pow2")
 #: The named policies (each also accepts ``+<stabilizer>``).
-PRECISION_NAMES = ("full", "amp", "mixed", "half", "amp-bf16", "mixed-bf16", "half-bf16")
+PRECISION_NAMES = ("full", "amp", "mixed", "half", "amp-bf16", "mixed-bf16", "half-bf16", "half-fp8e4m3fn",
+                   "half-fp8e5m2")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -90,7 +102,7 @@ class PrecisionPolicy:
     """Where each part of an FNO runs in reduced precision; see the module docstring."""
 
     block: Literal["full", "amp", "mixed", "half"] = "full"
-    half_dtype: Literal["fp16", "bf16"] = "fp16"
+    half_dtype: Literal["fp16", "bf16", "fp8e4m3fn", "fp8e5m2"] = "fp16"
     stabilizer: Stabilizer = Stabilizer()
 
     def __post_init__(self) -> None:
@@ -105,6 +117,11 @@ class PrecisionPolicy:
             )
         if self.block == "full" and self.half_dtype != "fp16":
             raise ErrboundError("precision 'full' uses no half dtype; pass block='full' without half_dtype")
+        if self.half_dtype in FP8_DTYPES and self.block != "half":
+            raise ErrboundError(
+                f"the 8-bit block format {self.half_dtype} is emulated for block mode 'half' only "
+                f"(with --backend dft), got {self.block!r}; use half-{self.half_dtype}"
+            )
         if self.block in ("full", "amp") and self.stabilizer.kind != "none":
             raise ErrboundError(
                 f"stabilizer {self.stabilizer.kind!r} only applies to the half-precision block modes "
@@ -114,7 +131,7 @@ class PrecisionPolicy:
     @property
     def name(self) -> str:
         """Canonical string form, parsed back by :func:`parse_precision`."""
-        base = self.block if self.block == "full" or self.half_dtype == "fp16" else f"{self.block}-bf16"
+        base = self.block if self.block == "full" or self.half_dtype == "fp16" else f"{self.block}-{self.half_dtype}"
         if self.block in ("mixed", "half") and self.stabilizer != _default_stabilizer(self.block, self.half_dtype):
             base += f"+{self.stabilizer.kind}"
         return base
@@ -134,19 +151,34 @@ class PrecisionPolicy:
         return self.block != "full" and self.half_dtype == "fp16"
 
     @property
+    def fp8_block(self) -> bool:
+        """Whether the spectral block is an emulated 8-bit block (``half-fp8e4m3fn``, ``half-fp8e5m2``)."""
+        return self.half_dtype in FP8_DTYPES
+
+    @property
     def needs_grad_scaler(self) -> bool:
         """fp16 needs loss scaling (narrow exponent range); bf16 and fp32 do not."""
         return self.uses_fp16
 
     @property
     def torch_half_dtype(self):  # -> torch.dtype
+        """The 16-bit dtype of autocast (and of the block for fp16/bf16); bf16 for the fp8 block policies."""
         import torch
 
         return torch.float16 if self.half_dtype == "fp16" else torch.bfloat16
 
     @property
+    def torch_fp8_dtype(self):  # -> torch.dtype
+        """The torch float8 dtype of an emulated 8-bit block (``fp8_block`` only)."""
+        import torch
+
+        if not self.fp8_block:
+            raise ErrboundError(f"precision {self.name!r} has no 8-bit block")
+        return torch.float8_e4m3fn if self.half_dtype == "fp8e4m3fn" else torch.float8_e5m2
+
+    @property
     def half_emax(self) -> int:
-        return 15 if self.half_dtype == "fp16" else 127
+        return _EMAX[self.half_dtype]
 
     def __str__(self) -> str:
         return self.name
@@ -156,13 +188,13 @@ FULL = PrecisionPolicy(block="full")
 
 
 def _default_stabilizer(block: str, half_dtype: str) -> Stabilizer:
-    if block in ("mixed", "half") and half_dtype == "fp16":
+    if block in ("mixed", "half") and half_dtype in ("fp16", *FP8_DTYPES):
         return Stabilizer(kind="pow2")
     return Stabilizer(kind="none")
 
 
 def parse_precision(text: str) -> PrecisionPolicy:
-    """Parse ``<mode>[-bf16|-fp16][+<stabilizer>]`` into a :class:`PrecisionPolicy` (CLI boundary only)."""
+    """Parse ``<mode>[-bf16|-fp16|-fp8e4m3fn|-fp8e5m2][+<stabilizer>]`` into a :class:`PrecisionPolicy` (CLI boundary only)."""
     if not isinstance(text, str) or not text.strip():
         raise ErrboundError(f"precision must be a non-empty string; choose one of: {', '.join(PRECISION_NAMES)}")
     raw = text.strip().lower()
@@ -180,13 +212,19 @@ def parse_precision(text: str) -> PrecisionPolicy:
         )
     if mode == "full":
         dtype = "fp16"
+    if dtype in FP8_DTYPES and mode != "half":
+        raise ErrboundError(
+            f"precision {text!r}: the 8-bit block formats are emulated for 'half' only; use half-{dtype}"
+        )
     stabilizer = Stabilizer(kind=stab) if stab else _default_stabilizer(mode, dtype)  # type: ignore[arg-type]
     return PrecisionPolicy(block=mode, half_dtype=dtype, stabilizer=stabilizer)  # type: ignore[arg-type]
 
 
 #: Order used by the non-finite fallback: each policy's next safer one.
 def SAFER(policy: PrecisionPolicy) -> PrecisionPolicy:
-    """The next safer policy: half -> mixed -> amp -> full (same half dtype and stabilizer kept if valid)."""
+    """The next safer policy: half -> mixed -> amp -> full (8-bit half -> amp-bf16) (same half dtype and stabilizer kept if valid)."""
+    if policy.fp8_block:  # the emulated 8-bit block has no mixed variant: fall back to bf16 autocast
+        return PrecisionPolicy(block="amp", half_dtype="bf16")
     if policy.block == "half":
         return dataclasses.replace(policy, block="mixed")
     if policy.block == "mixed":

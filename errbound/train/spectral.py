@@ -38,7 +38,7 @@ from torch import nn
 
 from errbound.errors import ErrboundError
 from errbound.train.contraction import complex_einsum, complex_einsum_naive, contraction_path, dense_spectral_contract
-from errbound.train.precision import FULL, PrecisionPolicy
+from errbound.train.precision import FORMAT_NAMES, FULL, PrecisionPolicy
 
 __all__ = [
     "SpectralConv",
@@ -48,6 +48,8 @@ __all__ = [
     "fft_forward",
     "fft_inverse",
     "check_supported",
+    "round_to_float8",
+    "fp8_spectral_block",
     "BACKENDS",
 ]
 
@@ -77,6 +79,13 @@ def check_supported(policy: PrecisionPolicy, backend: str, spatial: tuple[int, .
     """Backend actually used for ``policy`` at ``spatial`` size; raises ErrboundError when unsupported."""
     if backend not in BACKENDS:
         raise ErrboundError(f"unknown spectral backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if backend == "fft" and policy.fp8_block:
+        if fft_fallback:
+            return "dft"
+        raise ErrboundError(
+            f"the 8-bit spectral block (precision {policy.name!r}) is emulated by matrix products; "
+            "use --backend dft"
+        )
     if backend == "fft" and policy.block_half and policy.half_dtype == "fp16" and not all(map(_is_pow2, spatial)):
         if fft_fallback:
             return "dft"
@@ -88,18 +97,19 @@ def check_supported(policy: PrecisionPolicy, backend: str, spatial: tuple[int, .
 
 
 # ----------------------------------------------------------------------------------------------- dft ---
-def _dft_matrices(n: int, freqs: list[int], last: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Forward and inverse real matrices (float64) for one axis; see the module docstring."""
+def _dft_matrices(n: int, freqs: list[int], last: bool, normalized: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Forward and inverse real matrices (float64) for one axis; see the module docstring.
+    ``normalized=False`` leaves the forward factor ``1/n`` out (the 8-bit block applies it after the product)."""
     t = torch.arange(n, dtype=torch.float64)
     k = torch.tensor(freqs, dtype=torch.float64)
     theta = 2 * math.pi * torch.outer(t, k) / n  # (n, m)
     c, s = torch.cos(theta), torch.sin(theta)
     if last:
-        fwd = torch.cat((c, -s), 1) / n  # x @ fwd -> [re | im]
+        fwd = torch.cat((c, -s), 1) / (n if normalized else 1)  # x @ fwd -> [re | im]
         weight = torch.tensor([1.0 if (f == 0 or 2 * f == n) else 2.0 for f in freqs], dtype=torch.float64)
         inv = torch.cat((weight[:, None] * c.T, -weight[:, None] * s.T), 0)  # [re | im] @ inv -> real
         return fwd, inv
-    fwd = torch.cat((torch.cat((c, -s), 1), torch.cat((s, c), 1)), 0) / n  # [re | im] (2n) -> (2m)
+    fwd = torch.cat((torch.cat((c, -s), 1), torch.cat((s, c), 1)), 0) / (n if normalized else 1)  # (2n) -> (2m)
     inv = torch.cat((torch.cat((c.T, s.T), 1), torch.cat((-s.T, c.T), 1)), 0)  # (2m) -> (2n)
     return fwd, inv
 
@@ -117,41 +127,122 @@ class _DFTCache:
             self._store[key] = (fwd.to(device=device, dtype=dtype), inv.to(device=device, dtype=dtype))
         return self._store[key]
 
+    def get_rounded(self, n: int, m: int, last: bool, format_name: str, device: torch.device):
+        """Unnormalised forward and inverse matrices with every entry correctly rounded (RNE, once, from
+        float64) into the format ``format_name``, held as fp32 (exact) for an emulated 8-bit product."""
+        key = (n, m, last, format_name, device)
+        if key not in self._store:
+            from errbound.rounding import round_to
+
+            fwd, inv = _dft_matrices(n, retained_frequencies(n, m, last), last, normalized=False)
+            self._store[key] = tuple(
+                torch.from_numpy(round_to(a.numpy(), format_name)).to(device=device, dtype=torch.float32)
+                for a in (fwd, inv)
+            )
+        return self._store[key]
+
 
 _GLOBAL_CACHE = _DFTCache()
+
+
+def _identity(t: torch.Tensor) -> torch.Tensor:
+    return t
+
+
+def half_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` (or a batched product); fp16 operands on a CPU are multiplied in fp32 and the result rounded
+    to fp16: the same arithmetic as torch's slow CPU fp16 kernels (exact products, fp32 sums) up to the
+    order of the sums (see :class:`errbound.train.models._CpuHalfConv`)."""
+    if a.dtype == torch.float16 and a.device.type == "cpu":
+        return torch.matmul(a.float(), b.float()).half()
+    return a @ b
+
+
+def _forward_axes(x: torch.Tensor, modes: tuple[int, ...], matrix, rnd) -> torch.Tensor:
+    """Axis-by-axis truncated forward DFT, last axis first; ``rnd`` rounds every product's input."""
+    d = len(modes)
+    spatial = x.shape[-d:]
+    y = half_matmul(rnd(x), matrix(spatial[-1], modes[-1], True)[0])  # (..., 2 mr)
+    y = y.reshape(*y.shape[:-1], 2, -1).movedim(-2, 2)  # (B, C, 2, n_1..n_{d-1}, mr)
+    for axis in range(d - 1):
+        dim = 3 + axis
+        z = y.movedim((2, dim), (-2, -1))
+        z = half_matmul(rnd(z.reshape(*z.shape[:-2], -1)), matrix(spatial[axis], modes[axis], False)[0])
+        y = z.reshape(*z.shape[:-1], 2, -1).movedim((-2, -1), (2, dim))
+    return y
+
+
+def _inverse_axes(spec: torch.Tensor, spatial: tuple[int, ...], modes: tuple[int, ...], matrix, rnd) -> torch.Tensor:
+    """Axis-by-axis truncated inverse DFT, the non-last axes first; ``rnd`` rounds every product's input."""
+    d = len(modes)
+    y = spec
+    for axis in range(d - 1):
+        dim = 3 + axis
+        z = y.movedim((2, dim), (-2, -1))
+        z = half_matmul(rnd(z.reshape(*z.shape[:-2], -1)), matrix(spatial[axis], modes[axis], False)[1])
+        y = z.reshape(*z.shape[:-1], 2, -1).movedim((-2, -1), (2, dim))
+    z = y.movedim(2, -2)
+    return half_matmul(rnd(z.reshape(*z.shape[:-2], -1)), matrix(spatial[-1], modes[-1], True)[1])
 
 
 def dft_forward(x: torch.Tensor, modes: tuple[int, ...], cache: _DFTCache | None = None) -> torch.Tensor:
     """Truncated forward DFT (``norm="forward"``) of real ``x (B, C, *n)`` -> ``(B, C, 2, *K)`` in x's dtype."""
     cache = cache or _GLOBAL_CACHE
-    d = len(modes)
-    spatial = x.shape[-d:]
-    fwd, _ = cache.get(spatial[-1], modes[-1], True, x.dtype, x.device)
-    y = x @ fwd  # (..., 2 mr)
-    y = y.reshape(*y.shape[:-1], 2, -1).movedim(-2, 2)  # (B, C, 2, n_1..n_{d-1}, mr)
-    for axis in range(d - 1):
-        fwd, _ = cache.get(spatial[axis], modes[axis], False, x.dtype, x.device)
-        dim = 3 + axis
-        z = y.movedim((2, dim), (-2, -1))
-        z = z.reshape(*z.shape[:-2], -1) @ fwd
-        y = z.reshape(*z.shape[:-1], 2, -1).movedim((-2, -1), (2, dim))
-    return y
+    return _forward_axes(x, modes, lambda n, m, last: cache.get(n, m, last, x.dtype, x.device), _identity)
 
 
 def dft_inverse(spec: torch.Tensor, spatial: tuple[int, ...], modes: tuple[int, ...], cache: _DFTCache | None = None) -> torch.Tensor:
     """Inverse of :func:`dft_forward` on the retained modes: ``(B, C, 2, *K)`` -> real ``(B, C, *spatial)``."""
     cache = cache or _GLOBAL_CACHE
-    d = len(modes)
-    y = spec
-    for axis in range(d - 1):
-        _, inv = cache.get(spatial[axis], modes[axis], False, spec.dtype, spec.device)
-        dim = 3 + axis
-        z = y.movedim((2, dim), (-2, -1))
-        z = z.reshape(*z.shape[:-2], -1) @ inv
-        y = z.reshape(*z.shape[:-1], 2, -1).movedim((-2, -1), (2, dim))
-    _, inv = cache.get(spatial[-1], modes[-1], True, spec.dtype, spec.device)
-    z = y.movedim(2, -2)
-    return z.reshape(*z.shape[:-2], -1) @ inv
+    return _inverse_axes(spec, spatial, modes, lambda n, m, last: cache.get(n, m, last, spec.dtype, spec.device),
+                         _identity)
+
+
+# ------------------------------------------------------------------------------------- emulated fp8 ---
+class _RoundToFloat8(torch.autograd.Function):
+    """Round fp32 values to a torch float8 dtype and back (RNE, one rounding); straight-through gradient."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:  # type: ignore[override]
+        return x.to(dtype).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        return grad, None
+
+
+def round_to_float8(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``x`` (fp32) rounded to the float8 ``dtype`` and held as fp32; the gradient passes straight through.
+
+    One rounding (fp32 -> fp8 directly, round to nearest even; values beyond the format's range become NaN
+    for E4M3FN, which has no infinity, and inf for E5M2)."""
+    return _RoundToFloat8.apply(x.float(), dtype)
+
+
+def fp8_spectral_block(x: torch.Tensor, weight: torch.Tensor, spatial: tuple[int, ...], modes: tuple[int, ...],
+                       policy: PrecisionPolicy, cache: _DFTCache, contract) -> torch.Tensor:
+    """The spectral block in an emulated 8-bit format: the ``dft-half`` arithmetic of
+    :mod:`errbound.spectral_block` with ``low`` = the 8-bit format.
+
+    Every input of every matrix product (data, unnormalised DFT matrices, spectral weights) is rounded into
+    the format, products and sums are fp32, and each product's result is rounded back into the format
+    before it feeds the next one; the forward factor ``1/prod(n)`` multiplies the fp32 sum of the last
+    forward product before its rounding (``scaling="after"``). ``x``: the (already stabilized) fp32 block
+    input; ``contract(spec, weight)``: the channel contraction. Gradients pass straight through the roundings.
+    """
+    dtype = policy.torch_fp8_dtype
+    fmt = FORMAT_NAMES[policy.half_dtype]
+
+    def rnd(t: torch.Tensor) -> torch.Tensor:
+        return round_to_float8(t, dtype)
+
+    def matrix(n: int, m: int, last: bool):
+        return cache.get_rounded(n, m, last, fmt, x.device)
+
+    spec = _forward_axes(x.float(), modes, matrix, rnd)
+    spec = rnd(spec * (1.0 / math.prod(spatial)))
+    mixed = rnd(contract(spec, rnd(weight.float())))
+    return rnd(_inverse_axes(mixed, spatial, modes, matrix, rnd))
 
 
 # ----------------------------------------------------------------------------------------------- fft ---
@@ -243,7 +334,13 @@ def _stabilize(x: torch.Tensor, policy: PrecisionPolicy, backend: str, d: int) -
     # pow2: exact power-of-two scaling; bound on the largest intermediate of the forward transform
     with torch.no_grad():  # the scale is a constant for autograd; no fp32 copy of x is kept
         xa = x.detach().abs()
-        bound = xa.sum(dims, dtype=torch.float32).amax() if backend == "fft" else xa.amax().float()
+        if backend == "fft":  # the largest unnormalised forward coefficient: sum |x|
+            bound = xa.sum(dims, dtype=torch.float32).amax()
+        elif backend == "dft-unnormalised":  # 8-bit block: its rounded intermediates are unnormalised partial
+            # sums over every axis but the last one transformed (axes -1, 0, .., d-3): <= their size x max|x|
+            bound = xa.amax().float() * (math.prod(x.shape[-d:]) // x.shape[-d:][-2] if d > 1 else 1)
+        else:  # normalised matrix products: |x @ F| <= max |x|
+            bound = xa.amax().float()
         _, exponent = torch.frexp(bound.clamp_min(torch.finfo(torch.float32).tiny))
         k = (exponent - (policy.half_emax - 1)).clamp_min(0).to(torch.float32)
     return x * torch.exp2(-k).to(x.dtype), torch.exp2(k)
@@ -365,6 +462,16 @@ class SpectralConv(nn.Module):
                 spec = self._forward_transform(x.float(), backend)
                 out = self._inverse_transform(self._contract(spec), spatial, backend)
                 return out
+            if policy.fp8_block:
+                if self.factorization is not None:
+                    raise ErrboundError(
+                        f"the emulated 8-bit block (precision {policy.name!r}) supports dense spectral weights "
+                        "only; drop --factorization cp"
+                    )
+                xs, scale = _stabilize(x.float(), policy, "dft-unnormalised", d)
+                out = fp8_spectral_block(xs, self.weight, spatial, self.modes, policy, self._cache,
+                                         dense_spectral_contract)
+                return out if scale is None else out * scale
             half = policy.torch_half_dtype
             if policy.block == "mixed":
                 xs, scale = _stabilize(x.float(), policy, backend, d)
