@@ -439,19 +439,30 @@ class SpectralBlock:
         return z, 0
 
     def prescale_exponent(self, z: np.ndarray) -> int:
-        """Power-of-two pre-scale exponent ``e <= 0`` for the block: the optimal exponent of
-        :func:`errbound.emulate.optimal_prescale_exponent` for the forward transform run in the narrowest-range
-        format the block uses, capped at 0 (0 for the DFT path, whose magnitudes are bounded by the
-        retained sums, see docs/precision.md)."""
+        """Power-of-two pre-scale exponent ``e <= 0`` for the block.
+
+        FFT path: the optimal exponent of :func:`errbound.emulate.optimal_prescale_exponent` for the forward
+        transform run in the narrowest-range format the block uses, capped at 0.
+        Matrix-product (DFT) path: the rounded intermediates are the unnormalised partial sums over every
+        transformed axis but the last one processed (``axes[0]``; the forward factor is applied in the
+        accumulator before the final rounding), so ``|.| <= B = max|z| * prod(n_i, i != axes[0])``; with
+        ``B = m 2^p`` (``m`` in [1/2, 1)) the exponent is ``-max(0, p - (emax - 1))`` for the narrowest format:
+        the rule of the trainer's ``pow2`` stabilizer on its emulated 8-bit block
+        (:mod:`errbound.train.spectral`). It is 0 for fp16 and bf16 at any practical size."""
         from errbound.emulate import optimal_prescale_exponent
 
-        if self.policy.forward.kind != "fft":
-            return 0
         pol = self.policy
         used = [pol.input_fmt, pol.forward.fmt, pol.contraction.input_fmt, pol.inverse.fmt]
         if pol.spectrum_fmt is not None:
             used.append(pol.spectrum_fmt)
         narrow = min(used, key=lambda f: f.max)
+        if pol.forward.kind != "fft":
+            grid = [z.shape[a] for a in self.grid_axes]
+            bound = float(np.max(np.abs(z))) * math.prod(grid[1:])
+            if not bound > 0 or not math.isfinite(bound):
+                return 0
+            _, p = math.frexp(bound)
+            return -max(0, p - (narrow.emax - 1))
         cfg = dataclasses.replace(pol.forward, fmt=narrow, twiddle_fmt=None).fft_config()
         choice = optimal_prescale_exponent(z, cfg, transform="rfftn", axes=self.grid_axes, norm="forward")
         # only scale down: scaling up would move the risk to the contraction and inverse transform

@@ -127,3 +127,23 @@ def test_fp8_stabilizer_prevents_overflow_and_gradients_flow():
     assert conv.weight.grad is not None and torch.isfinite(conv.weight.grad).all()
     err = float((y.detach() - ref).norm() / ref.norm())
     assert err < 0.5  # E5M2 has u = 2^-3: a few stages of it, not garbage
+
+
+@pytest.mark.parametrize("name", ["fp8e4m3fn", "fp8e5m2"])
+@pytest.mark.parametrize("amp", [0.3, 40.0, 3000.0])
+def test_emulator_dft_prescale_is_the_trainers_pow2_rule(name, amp):
+    """The advisor's pre-scale fix for an 8-bit dft-half block and the trainer's pow2 stabilizer pick the same
+    power of two, so a 'prescale' fix in the advice is what the trainer does."""
+    from errbound.spectral_block import SpectralBlock, preset, random_weights
+    from errbound.train.spectral import _stabilize
+
+    rng = np.random.default_rng(3)
+    x = amp * rng.standard_normal((2, 1, 32, 32))
+    block = SpectralBlock(random_weights(1, 1, [3, 3], seed=0), 3,
+                          preset("dft-half", FORMAT_NAMES[name], stabilizer="prescale"))
+    e = block.prescale_exponent(x)
+    _, scale = _stabilize(torch.from_numpy(x).float(), parse_precision(f"half-{name}"), "dft-unnormalised", 2)
+    assert 2.0**-e == float(scale)
+    if amp == 3000.0:
+        assert e < 0  # 32 x 3000 x ~3 exceeds both ranges' 2^(emax-1)
+        assert np.all(np.isfinite(block.run(x).output))
