@@ -29,6 +29,12 @@
    avoid overflow. The reported ``prec_err`` is that of the fixed block.
 
 A candidate is ``ok`` when its (fixed) block is finite and ``prec_err <= tolerance * discretization_err``.
+With ``target_error`` (the relative test error the user expects from the model in full precision) each
+candidate also gets the accuracy criterion: ``predicted_gap = sqrt(1 + (prec_err / target_error)^2) - 1``
+(the block's relative error added in quadrature to the model's own error; :func:`predicted_gap`) and
+``ok_for_target = predicted_gap <= tolerance``, with its own ``recommended_for_target``. The discretization
+criterion is sufficient whenever the model's error is at least the data's discretization error; the
+accuracy criterion is the sharper one when the model's error is known (``errbound validate`` compares both).
 The recommendation is the cheapest ``ok`` candidate that ``errbound train`` runs natively (cost: storage bits,
 then matrix-product DFT < FFT half < mixed < full, then the smaller error), with the exact flags to pass.
 The fp8 ``dft-half`` candidates are ``trainable`` (the trainer's emulated 8-bit block, ``half-fp8e4m3fn`` /
@@ -52,7 +58,7 @@ import numpy as np
 from errbound.errors import ErrboundError
 
 __all__ = ["Candidate", "Advice", "advise", "load_data", "estimate_discretization_error", "DEFAULT_MODES",
-           "PRESET_COST", "storage_bits"]
+           "PRESET_COST", "storage_bits", "predicted_gap"]
 
 #: Default modes per axis (``errbound train`` defaults), by dimension.
 DEFAULT_MODES = {1: 32, 2: 24, 3: 16}
@@ -78,6 +84,8 @@ class Candidate:
     recommendable: bool
     train_flags: list[str] | None
     cost: tuple
+    predicted_gap: float | None = None
+    ok_for_target: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -97,9 +105,13 @@ class Advice:
     n_samples: int
     candidates: list[Candidate]
     recommended: dict[str, Any]
+    target_error: float | None = None
+    recommended_for_target: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        extra = {} if self.target_error is None else {"target_error": self.target_error,
+                                                       "recommended_for_target": self.recommended_for_target}
+        return {**extra,
             "discretization_err": self.discretization_err,
             "discretization": self.discretization,
             "tolerance": self.tolerance,
@@ -278,6 +290,32 @@ def _candidates(formats: Sequence[str]) -> list[tuple[str, str]]:
     return uniq
 
 
+def predicted_gap(prec_err: float, model_error: float) -> float:
+    """Relative test-error gap expected from a block error ``prec_err`` on top of a model whose full-precision
+    relative error is ``model_error``: ``sqrt(1 + (prec_err / model_error)^2) - 1``.
+
+    The quadrature estimate: the block's relative error reaches the output undamped and is uncorrelated
+    with the model's own error, so squared errors add. It is an upper estimate in practice (the skip path
+    and the later layers damp the block's error, and training adapts to it); it says why the same block
+    error is harmless for a model with 10 % error and decisive for one with 1 %."""
+    if not math.isfinite(prec_err):
+        return math.inf
+    if not (model_error > 0 and math.isfinite(model_error)):
+        return math.nan
+    return math.sqrt(1.0 + (prec_err / model_error) ** 2) - 1.0
+
+
+def _pick(cands: list[Candidate], accept, what: str) -> dict[str, Any]:
+    chosen = next((c for c in cands if accept(c) and c.recommendable), None)
+    if chosen is None:
+        chosen = next(c for c in cands if c.preset == "full")
+        reason = f"no reduced-precision candidate meets {what}; train in full precision"
+    else:
+        reason = f"cheapest natively trainable candidate with {what}"
+    return {"format": chosen.format, "preset": chosen.preset, "prec_err": chosen.prec_err,
+            "train_flags": chosen.train_flags, "reason": reason}
+
+
 def advise(
     data: np.ndarray,
     *,
@@ -287,12 +325,14 @@ def advise(
     n_samples: int = 4,
     seed: int = 0,
     data_name: str | None = None,
+    target_error: float | None = None,
 ) -> Advice:
     """Recommend a spectral-block precision for samples ``data`` (N, *grid); see the module docstring.
 
     ``modes``: retained modes per axis in the ``errbound train --modes`` convention (default the trainer's,
     capped by the grid). ``formats``: low-precision formats to consider (any :func:`errbound.formats.get_format`
-    name). ``tolerance``: a candidate is ok when its precision error is at most ``tolerance`` times the data's
+    name). ``target_error``: the model's expected full-precision relative test error, enabling the accuracy
+    criterion (module docstring). ``tolerance``: a candidate is ok when its precision error is at most ``tolerance`` times the data's
     discretization error. ``n_samples``: samples emulated (the first ones). ``data_name``: file name, used to
     write the full ``errbound train`` command when it follows the ``{name}_train_{res}.pt`` layout.
     """
@@ -303,6 +343,12 @@ def advise(
     x = check_samples(data)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
         raise ErrboundError(f"tolerance must be a positive finite number, got {tolerance!r}")
+    if target_error is not None and not (isinstance(target_error, (int, float)) and not isinstance(target_error, bool)
+                                         and math.isfinite(target_error) and target_error > 0):
+        raise ErrboundError(
+            f"target_error must be a positive finite number (the model's expected relative test error, e.g. 0.02), "
+            f"got {target_error!r}"
+        )
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
         raise ErrboundError(f"n_samples must be a positive integer, got {n_samples!r}")
     if isinstance(formats, str):
@@ -350,26 +396,27 @@ def advise(
         elif flags is not None and fmt == "fp16" and name in ("half", "mixed"):
             flags = [f + "+pow2" if i > 0 and flags[i - 1] == "--precision" else f for i, f in enumerate(flags)]
         cost = (PRESET_COST[name] == 3, storage_bits(fmt), PRESET_COST[name], err)
+        gap = None if target_error is None else predicted_gap(err, float(target_error))
         cands.append(Candidate(format=fmt, preset=name, prec_err=err, overflow=overflow, fix=fix, ok=ok,
                                trainable=flags is not None,
                                recommendable=flags is not None and fmt not in _EMULATED_TRAINABLE,
-                               train_flags=flags, cost=cost))
+                               train_flags=flags, cost=cost, predicted_gap=gap,
+                               ok_for_target=None if gap is None else bool(gap <= tolerance)))
     cands.sort(key=lambda c: c.cost)
-    chosen = next((c for c in cands if c.ok and c.recommendable), None)
-    if chosen is None:
-        chosen = next(c for c in cands if c.preset == "full")
-        reason = ("no reduced-precision candidate keeps its precision error within tolerance x discretization "
-                  "error; train in full precision")
-    else:
-        reason = (f"cheapest natively trainable candidate with prec_err {chosen.prec_err:.3g} <= {tolerance:g} x "
-                  f"discretization_err {disc_err:.3g}")
-    recommended = {"format": chosen.format, "preset": chosen.preset, "prec_err": chosen.prec_err,
-                   "train_flags": chosen.train_flags, "reason": reason}
-    command = _train_command(data_name, grid, chosen.train_flags)
-    if command is not None:
-        recommended["train_command"] = command
+    recommended = _pick(cands, lambda c: c.ok,
+                        f"prec_err <= {tolerance:g} x discretization_err {disc_err:.3g}")
+    for_target = None
+    if target_error is not None:
+        for_target = _pick(cands, lambda c: c.ok_for_target,
+                           f"predicted accuracy gap <= {tolerance:g} for a model error of {target_error:g}")
+    for rec in (recommended, for_target):
+        command = None if rec is None else _train_command(data_name, grid, rec["train_flags"])
+        if command is not None:
+            rec["train_command"] = command
     return Advice(discretization_err=disc_err, discretization=disc, tolerance=float(tolerance), modes=modes,
-                  grid=grid, n_samples=int(sample.shape[0]), candidates=cands, recommended=recommended)
+                  grid=grid, n_samples=int(sample.shape[0]), candidates=cands, recommended=recommended,
+                  target_error=None if target_error is None else float(target_error),
+                  recommended_for_target=for_target)
 
 
 def storage_bits(fmt_name: str) -> int:

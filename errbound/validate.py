@@ -34,9 +34,11 @@ from typing import Any, Sequence
 
 
 from errbound.errors import ErrboundError
+from errbound.advise import predicted_gap
 from errbound.progress import note
 
-__all__ = ["ValidateConfig", "validate", "flags_to_policy", "predicted_gap"]
+__all__ = ["ValidateConfig", "validate", "flags_to_policy", "predicted_gap", "derive_block", "summarize",
+           "report_from_files"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -104,21 +106,6 @@ def _train(cfg: ValidateConfig, data, tests, dim: int, flags: Sequence[str], see
             "seconds": time.perf_counter() - t0}
 
 
-def predicted_gap(prec_err: float, test_l2_full: float) -> float:
-    """Relative test-error gap expected from a block error ``prec_err`` on top of a model whose full-precision
-    relative error is ``test_l2_full``: ``sqrt(1 + (prec_err / test_l2_full)^2) - 1``.
-
-    The quadrature estimate: the block's relative error reaches the output undamped and is uncorrelated
-    with the model's own error, so squared errors add. It is an upper estimate in practice (the skip path
-    and the later layers damp the block's error, and training adapts to it); it shows why the same block
-    error is harmless for a model with 10 % error and decisive for one with 1 %."""
-    if not math.isfinite(prec_err):
-        return math.inf
-    if test_l2_full <= 0 or not math.isfinite(test_l2_full):
-        return math.nan
-    return math.sqrt(1.0 + (prec_err / test_l2_full) ** 2) - 1.0
-
-
 def _choose(cfg: ValidateConfig, adv) -> list[tuple[str, Any]]:
     """(role, candidate) pairs to train: full, the recommendation and the rejected configuration(s)."""
     cands = [c for c in adv.candidates if c.trainable]
@@ -166,23 +153,87 @@ def _validate_res(cfg: ValidateConfig, res: int) -> dict[str, Any]:
             "nonfinite_steps": sum(r["nonfinite_steps"] for r in per_seed),
             "seconds": sum(r["seconds"] for r in per_seed), "seeds": per_seed,
         })
+    block = {"dataset": cfg.dataset, "res": res, "discretization_err": adv.discretization_err,
+             "advice": adv.as_dict(), "runs": runs}
+    return derive_block(block, cfg.tolerance, len(seeds))
+
+
+def derive_block(block: dict[str, Any], tolerance: float, n_seeds: int) -> dict[str, Any]:
+    """Add the derived fields of one resolution's runs (everything but the training results themselves), so
+    that a saved report can be re-derived by :func:`report_from_files`.
+
+    Per run: ``gap``, ``observed_safe``, ``agree``, ``predicted_gap`` (quadrature estimate with the baseline's
+    error), ``gap_noise``, ``gap_within_predicted``, and the accuracy-criterion verdict
+    ``predicted_ok_given_baseline`` (``predicted_gap <= tolerance``: what :func:`errbound.advise.advise` says
+    with ``target_error`` = the baseline's error) with ``agree_given_baseline``.
+    Per block: ``full_seed_noise`` and ``rejected_note``."""
+    runs = block["runs"]
     base = runs[0]
     base_l2 = base["test_l2"]
     # run-to-run noise of the baseline: relative spread of its per-seed test errors (None with one seed)
-    noise = (statistics.stdev(base["test_l2_per_seed"]) / base_l2) if len(seeds) > 1 and base["finite"] else None
+    l2s = base.get("test_l2_per_seed", [base_l2])
+    noise = (statistics.stdev(l2s) / base_l2) if n_seeds > 1 and len(l2s) > 1 and base["finite"] else None
     # standard deviation of a gap between two seed-averaged errors, from the baseline's spread (0: unknown)
-    gap_noise = noise * math.sqrt(2.0 / len(seeds)) if noise is not None else 0.0
+    gap_noise = noise * math.sqrt(2.0 / n_seeds) if noise is not None else 0.0
     for run in runs:
         run["gap"] = run["test_l2"] / base_l2 - 1.0 if run["finite"] else math.inf
-        run["observed_safe"] = bool(run["finite"] and run["gap"] <= cfg.tolerance)
+        run["observed_safe"] = bool(run["finite"] and run["gap"] <= tolerance)
         run["agree"] = run["predicted_ok"] == run["observed_safe"]
         run["predicted_gap"] = predicted_gap(run["predicted_prec_err"], base_l2)
         run["gap_noise"] = gap_noise
         run["gap_within_predicted"] = bool(run["finite"] and run["gap"] <= run["predicted_gap"] + 2 * gap_noise)
-    rejected_any = any(r["role"].startswith("rejected") for r in runs)
-    return {"dataset": cfg.dataset, "res": res, "discretization_err": adv.discretization_err,
-            "full_seed_noise": noise, "advice": adv.as_dict(), "runs": runs,
-            "rejected_note": None if rejected_any else "the advisor rejected no trainable configuration at this tolerance"}
+        run["predicted_ok_given_baseline"] = bool(run["predicted_gap"] <= tolerance)
+        run["agree_given_baseline"] = run["predicted_ok_given_baseline"] == run["observed_safe"]
+    block["full_seed_noise"] = noise
+    block["rejected_note"] = (None if any(r["role"].startswith("rejected") for r in runs)
+                              else "the advisor rejected no trainable configuration at this tolerance")
+    return block
+
+
+def summarize(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts over the non-baseline runs of ``blocks``: protocol (recommended + cheapest rejected) and all."""
+    runs = [r for b in blocks for r in b["runs"] if r["role"] != "full"]
+    protocol = [r for r in runs if r["role"] in ("recommended", "rejected")]
+    return {
+        "verdicts": len(runs), "agreements": sum(r["agree"] for r in runs),
+        "all_agree": all(r["agree"] for r in runs),
+        "protocol_verdicts": len(protocol), "protocol_agreements": sum(r["agree"] for r in protocol),
+        "agreements_given_baseline": sum(r["agree_given_baseline"] for r in runs),
+        "gaps_within_predicted": sum(r["gap_within_predicted"] for r in runs),
+        "disagreements": [{"dataset": b["dataset"], "res": b["res"], "format": r["format"], "preset": r["preset"],
+                           "role": r["role"], "predicted_ok": r["predicted_ok"], "observed_safe": r["observed_safe"],
+                           "gap": r["gap"]}
+                          for b in blocks for r in b["runs"] if r["role"] != "full" and not r["agree"]],
+    }
+
+
+def report_from_files(paths: Sequence[str]) -> dict[str, Any]:
+    """Merge saved ``errbound validate --out`` reports and re-derive every derived field and count with this
+    version's rules (the training results, advice and configs are taken as saved)."""
+    import json
+    from pathlib import Path
+
+    blocks, configs, provenances = [], [], []
+    for p in paths:
+        path = Path(p)
+        if not path.is_file():
+            raise ErrboundError(f"validate report {p!r} does not exist; pass files written by errbound validate --out")
+        try:
+            doc = json.loads(path.read_text())
+            results, cfg = doc["results"], doc["config"]
+            tol, n_seeds = float(cfg["tolerance"]), int(cfg.get("seeds", 1))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ErrboundError(f"{p}: not an errbound validate report ({exc.__class__.__name__}: {exc})") from None
+        for block in results:
+            for run in block["runs"]:
+                for key in ("test_l2", "predicted_prec_err"):
+                    if isinstance(run.get(key), str):  # non-finite floats are saved as strings
+                        run[key] = float(run[key])
+            blocks.append(derive_block(block, tol, n_seeds))
+        configs.append(cfg)
+        provenances.append(doc.get("provenance"))
+    return {"results": blocks, "configs": configs, "sources": [str(p) for p in paths],
+            "source_provenance": provenances, **summarize(blocks)}
 
 
 def validate(cfg: ValidateConfig) -> dict[str, Any]:
@@ -203,14 +254,4 @@ def validate(cfg: ValidateConfig) -> dict[str, Any]:
         if not torch.cuda.is_available():
             raise ErrboundError("--device cuda was requested but no CUDA device is available; pass --device cpu")
     per_res = [_validate_res(cfg, r) for r in cfg.resolutions]
-    runs = [r for p in per_res for r in p["runs"] if r["role"] != "full"]
-    protocol = [r for r in runs if r["role"] in ("recommended", "rejected")]
-    return {"config": dataclasses.asdict(cfg), "results": per_res,
-            "verdicts": len(runs), "agreements": sum(r["agree"] for r in runs),
-            "all_agree": all(r["agree"] for r in runs),
-            "protocol_verdicts": len(protocol), "protocol_agreements": sum(r["agree"] for r in protocol),
-            "gaps_within_predicted": sum(r["gap_within_predicted"] for r in runs),
-            "disagreements": [{"dataset": p["dataset"], "res": p["res"], "format": r["format"], "preset": r["preset"],
-                               "predicted_ok": r["predicted_ok"], "observed_safe": r["observed_safe"],
-                               "gap": r["gap"]}
-                              for p in per_res for r in p["runs"] if r["role"] != "full" and not r["agree"]]}
+    return {"config": dataclasses.asdict(cfg), "results": per_res, **summarize(per_res)}

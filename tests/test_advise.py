@@ -153,3 +153,23 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["advise", "--data", str(tmp_path / "d.npy"), "--formats", ","]) == 2
     assert "names no format" in capsys.readouterr().err
     assert check_samples(np.ones((1, 8)), "x").shape == (1, 8)
+
+
+def test_target_error_adds_the_accuracy_criterion():
+    from errbound.advise import predicted_gap
+
+    x = np.random.default_rng(2).standard_normal((2, 32, 32))
+    plain = advise(x, modes=8)
+    assert plain.target_error is None and all(c.ok_for_target is None for c in plain.candidates)
+    assert "recommended_for_target" not in plain.as_dict()
+    loose = advise(x, modes=8, target_error=0.5)  # a poor model: 16-bit block errors are negligible
+    tight = advise(x, modes=8, target_error=1e-5)  # below fp16's block error: only fp32 passes
+    for adv in (loose, tight):
+        for c in adv.candidates:
+            assert c.predicted_gap == pytest.approx(predicted_gap(c.prec_err, adv.target_error))
+            assert c.ok_for_target == (c.predicted_gap <= adv.tolerance)
+    assert loose.recommended_for_target["format"] in ("fp16", "bf16")
+    assert tight.recommended_for_target["preset"] == "full"
+    assert plain.recommended == loose.recommended  # the discretization criterion is unchanged
+    with pytest.raises(ErrboundError, match="target_error"):
+        advise(x, modes=8, target_error=0.0)

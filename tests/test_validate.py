@@ -117,3 +117,32 @@ def test_predicted_gap_is_the_quadrature_estimate():
     assert predicted_gap(0.03, 0.04) == pytest.approx(0.25)  # sqrt(0.03^2 + 0.04^2) = 0.05
     assert predicted_gap(1e-4, 0.1) == pytest.approx(0.5e-6, rel=1e-3)  # second order for small errors
     assert predicted_gap(float("inf"), 0.1) == float("inf")
+
+
+def test_saved_report_rederives_the_same_verdicts(monkeypatch, tmp_path, capsys):
+    """--out then --report: the merged, re-derived report has the same verdicts and counts."""
+    pytest.importorskip("torch")
+    import json
+
+    import errbound.validate as V
+
+    def fake_train(cfg, data, tests, dim, flags, seed):
+        l2 = 0.02 * (4.0 if "fp8" in " ".join(flags) else 1.0) + 1e-4 * seed
+        return {"seed": seed, "test_l2": l2, "test_h1": l2, "nonfinite_steps": 0, "finite": True, "seconds": 0.0}
+
+    monkeypatch.setattr(V, "_train", fake_train)
+    out = tmp_path / "v.json"
+    argv = ["validate", "--res", "32", "--n-train", "8", "--n-test", "4", "--epochs", "1", "--seeds", "2",
+            "--cache-dir", str(tmp_path), "--out", str(out), "--json"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["validate", "--report", str(out), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    for key in ("protocol_verdicts", "protocol_agreements", "verdicts", "agreements", "agreements_given_baseline"):
+        assert again[key] == first[key]
+    assert first["protocol_agreements"] == first["protocol_verdicts"] == 2  # fp16 safe, fp8 4x worse: unsafe
+    assert main(["validate", "--report", str(tmp_path / "missing.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text("{}")
+    assert main(["validate", "--report", str(tmp_path / "bad.json")]) == 2
+    assert "not an errbound validate report" in capsys.readouterr().err

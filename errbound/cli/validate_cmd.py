@@ -45,21 +45,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "all: also every other trainable candidate")
     parser.add_argument("--cache-dir", help="dataset cache folder (default $ERRBOUND_DATA or ~/.cache/errbound/data)")
     parser.add_argument("--out", metavar="FILE", help="also write the JSON report to FILE (atomically)")
+    parser.add_argument("--report", metavar="FILE[,FILE...]",
+                        help="train nothing: merge saved --out reports and print them, re-deriving verdicts and "
+                             "counts with this version's rules")
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
     from errbound.results import provenance, write_json_atomic
-    from errbound.validate import ValidateConfig, validate
+    from errbound.validate import ValidateConfig, report_from_files, validate
 
-    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    cfg = ValidateConfig(dataset=args.dataset, resolutions=_ints(args.res, "--res"), n_train=args.n_train,
-                         n_test=args.n_test, epochs=args.epochs, hidden=args.hidden, modes=args.modes,
-                         n_layers=args.layers, tolerance=args.tolerance, formats=formats, device=args.device,
-                         seed=args.seed, seeds=args.seeds, configs=args.configs, cache_dir=args.cache_dir)
-    report = validate(cfg)
+    if args.report:
+        paths = [p.strip() for p in args.report.split(",") if p.strip()]
+        if not paths:
+            raise ErrboundError(f"--report {args.report!r} names no file; pass files written by --out")
+        report = report_from_files(paths)
+        tolerances = {c["tolerance"] for c in report["configs"]}
+        tolerance = tolerances.pop() if len(tolerances) == 1 else None
+    else:
+        formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+        cfg = ValidateConfig(dataset=args.dataset, resolutions=_ints(args.res, "--res"), n_train=args.n_train,
+                             n_test=args.n_test, epochs=args.epochs, hidden=args.hidden, modes=args.modes,
+                             n_layers=args.layers, tolerance=args.tolerance, formats=formats, device=args.device,
+                             seed=args.seed, seeds=args.seeds, configs=args.configs, cache_dir=args.cache_dir)
+        report = validate(cfg)
+        tolerance = cfg.tolerance
     report["provenance"] = provenance()
     if args.out:
         write_json_atomic(args.out, report)
+    return CommandOutput(data=report, text=_text(report, tolerance))
+
+
+def _text(report: dict, tolerance: float | None) -> str:
     lines = []
     for block in report["results"]:
         noise = block["full_seed_noise"]
@@ -69,17 +85,20 @@ def run(args: argparse.Namespace) -> CommandOutput:
         rows = [{"role": r["role"], "config": f"{r['format']} {r['preset']}", "flags": " ".join(r["train_flags"]),
                  "pred prec_err": r["predicted_prec_err"], "pred ok": r["predicted_ok"], "test_l2": r["test_l2"],
                  "pred gap": r["predicted_gap"], "gap": r["gap"], "gap<=pred+2sd": r["gap_within_predicted"],
-                 "obs safe": r["observed_safe"], "agree": r["agree"] if r["role"] != "full" else "-"}
+                 "obs safe": r["observed_safe"], "agree": r["agree"] if r["role"] != "full" else "-",
+                 "agree@baseline": r["agree_given_baseline"] if r["role"] != "full" else "-"}
                 for r in block["runs"]]
         lines.append(format_table(rows, ["role", "config", "flags", "pred prec_err", "pred ok", "test_l2", "pred gap",
-                                         "gap", "gap<=pred+2sd", "obs safe", "agree"]))
+                                         "gap", "gap<=pred+2sd", "obs safe", "agree", "agree@baseline"]))
         if block["rejected_note"]:
             lines.append(f"  note: {block['rejected_note']}")
         lines.append("")
+    tol = "tolerance" if tolerance is None else f"{tolerance:g}"
     lines.append(f"verdicts agreeing with training (recommended + cheapest rejected): {report['protocol_agreements']} / "
-                 f"{report['protocol_verdicts']} (observed safe: finite and test_l2 <= (1 + {cfg.tolerance:g}) x full)")
-    if cfg.configs == "all":
-        lines.append(f"all trained candidates: {report['agreements']} / {report['verdicts']} agree")
+                 f"{report['protocol_verdicts']} (observed safe: finite and test_l2 <= (1 + {tol}) x full)")
+    lines.append(f"all trained candidates: {report['agreements']} / {report['verdicts']} agree")
+    lines.append(f"accuracy criterion with the baseline's error (pred gap <= {tol}): "
+                 f"{report['agreements_given_baseline']} / {report['verdicts']} agree")
     lines.append(f"observed gaps within the predicted gap (quadrature estimate + 2 sd of seed noise): "
                  f"{report['gaps_within_predicted']} / {report['verdicts']}")
-    return CommandOutput(data=report, text="\n".join(lines))
+    return "\n".join(lines)
