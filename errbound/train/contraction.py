@@ -34,6 +34,7 @@ __all__ = [
     "complex_einsum",
     "complex_einsum_naive",
     "dense_spectral_contract",
+    "half_matmul",
     "PATH_METHODS",
 ]
 
@@ -209,6 +210,15 @@ def complex_einsum_naive(equation: str, *operands: torch.Tensor) -> torch.Tensor
         return torch.einsum(eq, *tensors)
 
 
+def half_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` (or a batched product); fp16 operands on a CPU are multiplied in fp32 and the result rounded
+    to fp16: the same arithmetic as torch's slow CPU fp16 kernels (exact products, fp32 sums) up to the
+    order of the sums (see :class:`errbound.train.models._CpuHalfConv`)."""
+    if a.dtype == torch.float16 and a.device.type == "cpu":
+        return torch.matmul(a.float(), b.float()).half()
+    return a @ b
+
+
 def dense_spectral_contract(spec: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Per-mode channel mixing ``out[b,o,k] = sum_i spec[b,i,k] w[i,o,k]`` as one batched real matmul.
 
@@ -227,8 +237,5 @@ def dense_spectral_contract(spec: torch.Tensor, weight: torch.Tensor) -> torch.T
     wr, wi = wk[..., 0], wk[..., 1]
     # contiguous (K, 2Cin, 2Cout) block: strided batch views send CPU bmm down a slow path
     w = torch.cat((torch.cat((wr, wi), 2), torch.cat((-wi, wr), 2)), 1)
-    if x.dtype == torch.float16 and x.device.type == "cpu":  # see errbound.train.spectral.half_matmul
-        y = torch.bmm(x.float(), w.float()).half().reshape(*kshape, b, 2, cout)
-    else:
-        y = torch.bmm(x, w).reshape(*kshape, b, 2, cout)
+    y = half_matmul(x, w).reshape(*kshape, b, 2, cout)
     return y.permute(d, d + 2, d + 1, *range(d))

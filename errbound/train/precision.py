@@ -55,8 +55,6 @@ FP8_DTYPES = ("fp8e4m3fn", "fp8e5m2")
 #: errbound.formats name of each block dtype. torch's fp32 -> float8_e4m3fn cast saturates at +-448 (E4M3FN
 #: with saturation, checked bit for bit in tests/test_train_fp8.py), unlike the named fp8_e4m3fn (NaN).
 FORMAT_NAMES = {"fp16": "fp16", "bf16": "bf16", "fp8e4m3fn": "t4emax8emin-6_noinf_rt1_sat", "fp8e5m2": "fp8_e5m2"}
-#: Largest binade exponent of each block dtype (max finite value < 2**(emax + 1)).
-_EMAX = {"fp16": 15, "bf16": 127, "fp8e4m3fn": 8, "fp8e5m2": 15}
 STABILIZER_KINDS = ("none", "tanh", "clip", "sigma2", "pow2")
 #: The named policies (each also accepts ``+<stabilizer>``).
 PRECISION_NAMES = ("full", "amp", "mixed", "half", "amp-bf16", "mixed-bf16", "half-bf16", "half-fp8e4m3fn",
@@ -178,7 +176,10 @@ class PrecisionPolicy:
 
     @property
     def half_emax(self) -> int:
-        return _EMAX[self.half_dtype]
+        """Largest binade exponent of the block format (its max finite value is below ``2**(emax + 1)``)."""
+        from errbound.formats import get_format
+
+        return get_format(FORMAT_NAMES[self.half_dtype]).emax
 
     def __str__(self) -> str:
         return self.name

@@ -37,7 +37,9 @@ import torch
 from torch import nn
 
 from errbound.errors import ErrboundError
-from errbound.train.contraction import complex_einsum, complex_einsum_naive, contraction_path, dense_spectral_contract
+from errbound.train.contraction import (
+    complex_einsum, complex_einsum_naive, contraction_path, dense_spectral_contract, half_matmul,
+)
 from errbound.train.precision import FORMAT_NAMES, FULL, PrecisionPolicy
 
 __all__ = [
@@ -149,13 +151,6 @@ def _identity(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
-def half_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a @ b`` (or a batched product); fp16 operands on a CPU are multiplied in fp32 and the result rounded
-    to fp16: the same arithmetic as torch's slow CPU fp16 kernels (exact products, fp32 sums) up to the
-    order of the sums (see :class:`errbound.train.models._CpuHalfConv`)."""
-    if a.dtype == torch.float16 and a.device.type == "cpu":
-        return torch.matmul(a.float(), b.float()).half()
-    return a @ b
 
 
 def _forward_axes(x: torch.Tensor, modes: tuple[int, ...], matrix, rnd) -> torch.Tensor:
