@@ -32,7 +32,7 @@ def _run_one(args, name: str, threads: int | None) -> dict:
     """Train one precision; returns its run record (runs in a worker process with --parallel)."""
     import torch
 
-    from errbound.train import TrainConfig, Trainer, parse_precision
+    from errbound.train import TrainConfig, Trainer, parse_policy
 
     if threads:
         torch.set_num_threads(threads)
@@ -41,7 +41,7 @@ def _run_one(args, name: str, threads: int | None) -> dict:
                          test_res=test_res)
     train = files.load_train()
     tests = {r: files.load_test(r) for r in test_res}
-    policy = parse_precision(name)
+    policy = parse_policy(name)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=((0, policy),),
                          seed=args.seed, eval_every=max(1, args.epochs // 10))
     out = None if args.work_dir is None else f"{args.work_dir}/{policy.name}"

@@ -30,7 +30,7 @@ from typing import Literal
 
 from errbound.errors import ErrboundError
 
-__all__ = ["Format", "get_format", "register_format", "format_names", "parse_format", "FORMATS"]
+__all__ = ["Format", "get_format", "as_format", "register_format", "format_names", "parse_format", "FORMATS"]
 
 OverflowPolicy = Literal["inf", "saturate", "nan"]
 _POLICIES = ("inf", "saturate", "nan")
@@ -216,3 +216,10 @@ def get_format(name: str | Format) -> Format:
         f"unknown format {name!r}; registered formats: {', '.join(FORMATS)}; "
         "or give parameters like 't11emax15' (see errbound formats --help)"
     )
+
+
+def as_format(value: object, what: str = "format") -> Format:
+    """The one format-argument check: a :class:`Format` or a format name, else an error naming ``what``."""
+    if isinstance(value, (str, Format)):
+        return get_format(value)
+    raise ErrboundError(f"{what} must be a format name such as 'fp16' or a Format, got {value!r}")

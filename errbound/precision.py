@@ -31,11 +31,78 @@ from errbound.formats import Format, get_format
 
 __all__ = [
     "rel_err", "transform_error", "block_error", "mode_errors", "certify_reference", "sweep", "source_arrays",
-    "CERTIFY_MAX_POINTS", "DEFAULT_MODES",
+    "CERTIFY_MAX_POINTS", "ENGINES", "run_engine", "output_sha256", "channel_inputs", "DEFAULT_SAMPLES",
 ]
 
 CERTIFY_MAX_POINTS = 1024
-DEFAULT_MODES = 8
+#: engines of ``errbound precision --engine``: the numpy emulator, or the trainer's torch layer (CPU)
+ENGINES = ("emulator", "torch")
+#: data samples analysed by default (``precision --samples``, ``advise``)
+DEFAULT_SAMPLES = 4
+
+
+def output_sha256(output: Any) -> str:
+    """SHA-256 of the block output of the first sample as little-endian float64 in C order, every NaN replaced
+    by one canonical quiet NaN (so the digest is the same whatever NaN payload an engine produced)."""
+    import hashlib
+
+    a = np.array(np.asarray(output)[0], dtype="<f8", order="C", copy=True)
+    a[np.isnan(a)] = np.float64("nan")
+    return hashlib.sha256(a.tobytes()).hexdigest()
+
+
+def channel_inputs(samples: np.ndarray, channels: int) -> np.ndarray:
+    """Block input ``(N, C, *grid)`` from samples ``(S, *grid)``: channel ``c`` of sample ``b`` is source sample
+    ``(b C + c) mod S`` (distinct samples where there are enough; a single sample repeats)."""
+    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
+        raise ErrboundError(f"channels must be a positive integer, got {channels!r}")
+    s = samples.shape[0]
+    n = max(1, s // channels) if s >= channels else 1
+    idx = (np.arange(n)[:, None] * channels + np.arange(channels)[None, :]) % s
+    return samples[idx]
+
+
+def run_engine(block, x: np.ndarray, engine: str = "emulator"):  # type: ignore[no-untyped-def]
+    """Run ``block`` (a :class:`~errbound.spectral_block.SpectralBlock`) on ``x`` with ``engine``: the numpy
+    emulator, or the trainer's own :class:`~errbound.train.spectral.SpectralConv` on a CPU with the same
+    weights and policy (reduced-precision blocks: the same definition on torch tensors, bit for bit; fp32
+    blocks: torch's kernels). Returns a :class:`~errbound.spectral_block.BlockResult` (numpy arrays)."""
+    from errbound.spectral_block import BlockResult
+
+    if engine not in ENGINES:
+        raise ErrboundError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+    if engine == "emulator":
+        return block.run(x)
+    try:
+        import torch
+
+        from errbound.train.emulated import torch_supports
+        from errbound.train.spectral import SpectralConv
+    except ImportError:
+        from errbound.errors import MissingDependencyError
+
+        raise MissingDependencyError("torch", "train") from None
+    policy = block.policy
+    if policy.mode == "custom":
+        raise ErrboundError("the torch engine runs named policies only (full, amp, mixed, half and their variants)")
+    bad = [f.name for f in policy.formats_used() if not torch_supports(f)]
+    if bad or policy.forward.mode != "rne" or policy.forward.twiddle_fmt is not None:
+        raise ErrboundError(
+            f"the torch engine cannot run precision {policy.name!r} on this device: "
+            + (f"format(s) {', '.join(sorted(set(bad)))} have no torch dtype (it runs fp32, fp16, bf16, "
+               "fp8e4m3fn, fp8e5m2)" if bad else "it rounds to nearest even with twiddles in the working format")
+            + "; use --engine emulator"
+        )
+    x = block._check_input(x)
+    c_out, c_in = block.weights.shape[:2]
+    conv = SpectralConv(c_in, c_out, tuple(block.modes), backend=policy.backend, policy=policy)
+    conv.set_weights(block.weights)
+    r = conv.block_run(torch.from_numpy(x))
+    spec = np.asarray(r.spectrum.detach().to(torch.float64).numpy())
+    spectrum = np.empty(spec.shape[1:], dtype=np.complex128)
+    spectrum.real, spectrum.imag = spec[0], spec[1]
+    out = r.output.detach().to(torch.float64).numpy()
+    return BlockResult(out, spectrum, bool(r.overflow), float(r.max_intermediate), int(r.prescale_exp), r.stage_max)
 
 
 def rel_err(approx: np.ndarray, exact: np.ndarray) -> float:
@@ -100,13 +167,14 @@ def transform_error(x: np.ndarray, fmt: Format | str, *, dim: int | None = None,
 
 
 # ---- spectral block -------------------------------------------------------------------------------------------------
-def block_error(x: np.ndarray, block, *, lam: float = 3.0, certify: bool | None = None, dps: int = 40) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def block_error(x: np.ndarray, block, *, lam: float = 3.0, certify: bool | None = None, dps: int = 40,  # type: ignore[no-untyped-def]
+                engine: str = "emulator") -> dict[str, Any]:
     """Measured and bounded precision error of a :class:`~errbound.spectral_block.SpectralBlock` on
-    input ``x`` (batch, C_in, *grid)."""
+    input ``x`` (batch, C_in, *grid), computed by ``engine`` (:func:`run_engine`)."""
     from errbound.bounds.precision import evaluate_stages
 
     x = np.asarray(x, dtype=np.float64)
-    res = block.run(x)
+    res = run_engine(block, x, engine)
     ref_out, ref_spec = block.reference(x)
     overflow = res.overflow
     spec_err = rel_err(res.spectrum, ref_spec)
@@ -130,8 +198,9 @@ def block_error(x: np.ndarray, block, *, lam: float = 3.0, certify: bool | None 
         "failure_prob": b_spec.failure_prob,
         "overflow": bool(overflow),
         "max_intermediate": res.max_intermediate,
-        "prescale_exp": int(res.prescale_exp) if res.prescale_exp else _suggested_prescale(block, x),
+        "prescale_exp": int(res.prescale_exp) if res.prescale_exp else int(block.prescale_exponent(x)),
         "prescale_applied": bool(res.prescale_exp),
+        "output_sha256": output_sha256(res.output),
         "mode_err_max": float(np.max(mode_err)) if mode_err is not None else math.inf,
         "mode_bound_p1": block.policy.input_fmt.u * float(np.max(np.abs(x))),
     }
@@ -170,15 +239,6 @@ def mode_errors(x: np.ndarray, block) -> dict[str, np.ndarray]:  # type: ignore[
     return {"abs": err, "rel": rel}
 
 
-def _suggested_prescale(block, x: np.ndarray) -> int:  # type: ignore[no-untyped-def]
-    from errbound.rounding import round_to
-
-    try:
-        return block.prescale_exponent(round_to(x, block.policy.input_fmt))
-    except ErrboundError:
-        return 0
-
-
 # ---- arbitrary-precision certification --------------------------------------------------------------------------
 def _mp_axis_dft(arr: np.ndarray, n: int, in_idx: Sequence[int], out_idx: Sequence[int], sign: int, mp,  # type: ignore[no-untyped-def]
                  weights: Sequence[int] | None = None) -> np.ndarray:
@@ -213,7 +273,7 @@ def certify_reference(x: np.ndarray, block, *, dps: int = 40, ref: tuple[np.ndar
     stabilized input (their own float64 error, ~1e-16, is then not certified)."""
     import mpmath
 
-    from errbound.spectral_block import retained_slices
+    from errbound.modes import retained_indices
 
     x = np.asarray(x, dtype=np.float64)
     if ref is None:
@@ -221,7 +281,7 @@ def certify_reference(x: np.ndarray, block, *, dps: int = 40, ref: tuple[np.ndar
     ref_out, ref_spec = ref
     grid = list(x.shape[2:])
     z = block._stabilize_exact(x)
-    idx, _ = retained_slices(grid, block.modes)
+    idx = retained_indices(grid, block.modes)
     with mpmath.workdps(dps):
         a = np.empty(z.shape, dtype=object)
         for i, v in np.ndenumerate(z):
@@ -295,32 +355,32 @@ def source_arrays(*, function: Any = None, data: np.ndarray | None = None, res: 
     return data[sl]
 
 
-def sweep(samples: dict[int, np.ndarray], fmt: Format | str, *, preset_name: str = "half", modes: int = DEFAULT_MODES,
-          transform: str = "block", stabilizer: str = "none", channels_out: int = 1, seed: int = 0, lam: float = 3.0,
-          certify: bool | None = None, twiddle_fmt: Format | str | None = None) -> list[dict[str, Any]]:
-    """Rows per resolution. ``samples``: {res: array (N, *grid)}; ``transform``: "block" or "rfft2"."""
+def sweep(samples: dict[int, np.ndarray], policy, *, modes: int | None = None, transform: str = "block",  # type: ignore[no-untyped-def]
+          channels: int = 1, seed: int = 0, lam: float = 3.0, certify: bool | None = None, engine: str = "emulator",
+          fmt: Format | str | None = None, twiddle_fmt: Format | str | None = None) -> list[dict[str, Any]]:
+    """Rows per resolution. ``samples``: {res: array (N, *grid)}; ``policy``: a
+    :class:`~errbound.policy.Policy` (block); ``transform="rfft2"``: the bare forward transform in ``fmt``.
+    ``modes``: n_modes per axis (default :func:`errbound.modes.default_modes`); ``channels``: C_in = C_out of
+    the block, its input built by :func:`channel_inputs`; weights :func:`errbound.modes.random_weights` (seed)."""
+    from errbound.modes import check_modes, default_modes, random_weights
     from errbound.progress import progress
-    from errbound.spectral_block import SpectralBlock, preset, random_weights
+    from errbound.spectral_block import SpectralBlock
 
     if transform not in ("block", "rfft2"):
         raise ErrboundError(f"transform must be 'block' or 'rfft2', got {transform!r}")
-    fmt = get_format(fmt)
-    if transform == "block":
-        policy = preset(preset_name, fmt, stabilizer=stabilizer, twiddle_fmt=twiddle_fmt)
     rows = []
     for res in progress(sorted(samples), total=len(samples), label="precision"):
         x = samples[res]
         dim = x.ndim - 1
         if transform == "rfft2":
-            row = {"res": res, **transform_error(x, fmt, dim=dim, twiddle_fmt=twiddle_fmt, lam=lam)}
+            f = get_format(fmt if fmt is not None else "fp16")
+            row = {"res": res, "format": f.name, **transform_error(x, f, dim=dim, twiddle_fmt=twiddle_fmt, lam=lam)}
         else:
-            ks = [modes] * dim
-            from errbound.spectral_block import retained_slices
-
-            retained_slices(x.shape[1:], ks)
-            W = random_weights(channels_out, 1, ks, seed=seed)
-            block = SpectralBlock(W, ks, policy)
-            row = {"res": res, **block_error(x[:, None], block, lam=lam, certify=certify)}
-        row["format"] = fmt.name if transform == "rfft2" or preset_name != "full" else "fp32"
+            m = default_modes(dim, x.shape[1:]) if modes is None else modes
+            ks = check_modes(x.shape[1:], m)
+            block = SpectralBlock(random_weights(channels, channels, ks, seed=seed), ks, policy)
+            row = {"res": res, "modes": list(ks), "precision": policy.name, "backend": policy.backend,
+                   "engine": engine, **block_error(channel_inputs(x, channels), block, lam=lam, certify=certify,
+                                                   engine=engine)}
         rows.append(row)
     return rows

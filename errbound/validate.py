@@ -81,14 +81,15 @@ class ValidateConfig:
 
 
 def flags_to_policy(flags: Sequence[str]) -> tuple[Any, str, int | None]:
-    """(PrecisionPolicy, backend, modes) from ``errbound train`` flags as the advisor writes them."""
-    from errbound.train.precision import parse_precision
+    """(Policy, backend, modes) from ``errbound train`` flags as the advisor writes them."""
+    from errbound.policy import parse_policy
 
     opts = dict(zip(flags[::2], flags[1::2]))
     if "--precision" not in opts:
         raise ErrboundError(f"train flags {list(flags)} name no --precision")
     modes = int(opts["--modes"]) if "--modes" in opts else None
-    return parse_precision(opts["--precision"]), opts.get("--backend", "fft"), modes
+    backend = opts.get("--backend", "fft")
+    return parse_policy(opts["--precision"], backend), backend, modes
 
 
 def _train(cfg: ValidateConfig, data, tests, dim: int, flags: Sequence[str], seed: int) -> dict[str, Any]:

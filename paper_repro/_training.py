@@ -67,9 +67,9 @@ def train_run(st: Settings, label: str, *, precision: str | None = None, schedul
     key = (st, label, precision, schedule, backend)
     if key in _CACHE:
         return _CACHE[key]
-    from errbound.train import FNOConfig, TrainConfig, Trainer, parse_precision, parse_schedule
+    from errbound.train import FNOConfig, TrainConfig, Trainer, parse_policy, parse_schedule
 
-    sched = parse_schedule(schedule, st.epochs) if schedule else ((0, parse_precision(precision or "full")),)
+    sched = parse_schedule(schedule, st.epochs) if schedule else ((0, parse_policy(precision or "full")),)
     train, tests = _data(st)
     mc = FNOConfig(hidden=st.hidden, modes=(st.modes, st.modes), n_layers=st.n_layers, backend=backend)
     tc = TrainConfig(epochs=st.epochs, batch_size=st.batch_size, lr=st.lr, schedule=sched, seed=st.seed)

@@ -36,7 +36,7 @@ def _configs(ctx: Context) -> list[tuple[str, str, str, bool]]:
 def bench_rows(ctx: Context) -> list[dict[str, Any]]:
     import torch
 
-    from errbound.train import BenchConfig, bench_step, parse_precision
+    from errbound.train import BenchConfig, bench_step, parse_policy
     from errbound.train.bench import bench_neuralop, neuralop_available
 
     if ctx.quick:
@@ -49,7 +49,7 @@ def bench_rows(ctx: Context) -> list[dict[str, Any]]:
     for res in resolutions:
         for label, prec, backend, tf32 in _configs(ctx):
             kw = dict(sizes, res=res) if "res" not in sizes else dict(sizes)
-            cfg = BenchConfig(policy=parse_precision(prec), backend=backend, device=ctx.device, seed=ctx.seed, **kw)
+            cfg = BenchConfig(policy=parse_policy(prec), backend=backend, device=ctx.device, seed=ctx.seed, **kw)
             old = torch.backends.cuda.matmul.allow_tf32
             torch.backends.cuda.matmul.allow_tf32 = tf32
             try:

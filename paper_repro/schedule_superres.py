@@ -18,7 +18,7 @@ GPU_DEPENDENT = True
 def compute(ctx: Context) -> ArtefactResult:
     import numpy as np
 
-    from errbound.train import parse_precision
+    from errbound.train import parse_policy
     from paper_repro._training import describe, precision_names, public, settings_for, train_run
     from paper_repro.paper_numbers import HALF_EVAL_OF_FULL_MODEL, SCHEDULE_H1
 
@@ -34,7 +34,7 @@ def compute(ctx: Context) -> ArtefactResult:
     sched = train_run(st, "schedule", schedule=f"{p['half']}:0,{p['mixed']}+none:{e1},full:{e2}")
     trainer = full["_trainer"]
     # full-precision model evaluated with a half (fp16, dft backend) block, no retraining
-    half_policy = parse_precision("half")
+    half_policy = parse_policy("half")
     backend_before = trainer.model_config.backend
     before = trainer.policy
     try:

@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 
 from errbound.errors import ErrboundError  # noqa: E402
 from errbound.rounding import round_to  # noqa: E402
-from errbound.train.precision import FORMAT_NAMES, SAFER, parse_precision  # noqa: E402
+from errbound.policy import TRAINER_LOWS, safer_policy, parse_policy  # noqa: E402
 from errbound.train.spectral import SpectralConv, check_supported, round_to_float8  # noqa: E402
 
 FP8 = [("fp8e4m3fn", torch.float8_e4m3fn), ("fp8e5m2", torch.float8_e5m2)]
@@ -41,7 +41,7 @@ def _edge_values(fmt_max: float) -> np.ndarray:
 def test_torch_float8_cast_is_one_correct_rounding(name, dtype):
     x = _edge_values(float(torch.finfo(dtype).max))
     got = torch.from_numpy(x).to(dtype).float().numpy()
-    want = round_to(x.astype(np.float64), FORMAT_NAMES[name]).astype(np.float32)
+    want = round_to(x.astype(np.float64), TRAINER_LOWS[name]).astype(np.float32)
     same = (got == want) | (np.isnan(got) & np.isnan(want))
     assert same.all(), (x[~same][:5], got[~same][:5], want[~same][:5])
     assert (np.signbit(got) == np.signbit(want))[got == 0].all()  # signed zeros too
@@ -68,11 +68,11 @@ def test_trainer_fp8_block_is_the_advisors_dft_half_arithmetic(name, dtype):
     rng = np.random.default_rng(1)
     x = 0.3 * rng.standard_normal((2, 1, n, n))  # sum |x| < 2^7: no stabilizer scaling needed for E4M3FN
     w = random_weights(1, 1, [k, k], seed=2)  # (C_out, C_in, 2k, k)
-    block = SpectralBlock(w, k, preset("dft-half", FORMAT_NAMES[name]))
+    block = SpectralBlock(w, k, preset("dft-half", TRAINER_LOWS[name]))
     emulated = block.run(x).output
     exact, _ = block.reference(x)
 
-    conv = SpectralConv(1, 1, (2 * k, 2 * k), backend="dft", policy=parse_precision(f"half-{name}+none"))
+    conv = SpectralConv(1, 1, (2 * k, 2 * k), backend="dft", policy=parse_policy(f"half-{name}+none"))
     with torch.no_grad():
         conv.weight.zero_()  # trainer layout (C_in, C_out, 2k, k + 1, 2); its extra last-axis mode stays 0
         conv.weight[0, 0, :, :k, 0] = torch.from_numpy(w[0, 0].real)
@@ -86,21 +86,21 @@ def test_trainer_fp8_block_is_the_advisors_dft_half_arithmetic(name, dtype):
     assert 1e-3 < block_err < 0.5  # an 8-bit block: far from fp32, not garbage
     assert rel(trained, emulated) < 0.1 * block_err
     # and the fp32 trainer block is the float64 block to fp32 accuracy (the layouts really match)
-    conv.policy = parse_precision("full")
+    conv.policy = parse_policy("full")
     with torch.no_grad():
         full = conv(torch.from_numpy(x).float()).double().numpy()
     assert rel(full, exact) < 1e-5  # ~ fp32 unit roundoff 6e-8 times the transform lengths
 
 
 def test_fp8_policy_rules():
-    p = parse_precision("half-fp8e4m3fn")
+    p = parse_policy("half-fp8e4m3fn")
     assert p.fp8_block and p.stabilizer.kind == "pow2" and not p.needs_grad_scaler
     assert p.torch_half_dtype == torch.bfloat16 and p.torch_fp8_dtype == torch.float8_e4m3fn
-    assert parse_precision(p.name) == p and parse_precision("half-fp8e5m2+none").name == "half-fp8e5m2+none"
-    assert SAFER(p) == parse_precision("amp-bf16")
+    assert parse_policy(p.name) == p and parse_policy("half-fp8e5m2+none").name == "half-fp8e5m2+none"
+    assert safer_policy(p) == parse_policy("amp-bf16")
     for bad in ("mixed-fp8e4m3fn", "amp-fp8e5m2", "half-fp8"):
         with pytest.raises(ErrboundError):
-            parse_precision(bad)
+            parse_policy(bad)
     with pytest.raises(ErrboundError, match="--backend dft"):
         check_supported(p, "fft", (32, 32))
     assert check_supported(p, "fft", (32, 32), fft_fallback=True) == "dft"
@@ -115,12 +115,12 @@ def test_fp8_stabilizer_prevents_overflow_and_gradients_flow():
     row sums exceed the range overflow to inf without a stabilizer; the default pow2 stabilizer scales them into range (exactly, by a power of two):
     finite output within the 8-bit error level of fp32, and finite gradients."""
     torch.manual_seed(0)
-    conv = SpectralConv(2, 2, (6, 6), backend="dft", policy=parse_precision("full"))
+    conv = SpectralConv(2, 2, (6, 6), backend="dft", policy=parse_policy("full"))
     x = (3000.0 + torch.randn(2, 2, 32, 32)).requires_grad_()  # row sums ~ 96000 > 57344
     ref = conv(x).detach()
-    conv.policy = parse_precision("half-fp8e5m2+none")
+    conv.policy = parse_policy("half-fp8e5m2+none")
     assert not torch.isfinite(conv(x)).all()
-    conv.policy = parse_precision("half-fp8e5m2")
+    conv.policy = parse_policy("half-fp8e5m2")
     y = conv(x)
     y.square().sum().backward()
     assert torch.isfinite(y).all() and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
@@ -140,9 +140,9 @@ def test_emulator_dft_prescale_is_the_trainers_pow2_rule(name, amp):
     rng = np.random.default_rng(3)
     x = amp * rng.standard_normal((2, 1, 32, 32))
     block = SpectralBlock(random_weights(1, 1, [3, 3], seed=0), 3,
-                          preset("dft-half", FORMAT_NAMES[name], stabilizer="prescale"))
+                          preset("dft-half", TRAINER_LOWS[name], stabilizer="prescale"))
     e = block.prescale_exponent(x)
-    _, scale = _stabilize(torch.from_numpy(x).float(), parse_precision(f"half-{name}"), "dft-unnormalised", 2)
+    _, scale = _stabilize(torch.from_numpy(x).float(), parse_policy(f"half-{name}"), "dft-unnormalised", 2)
     assert 2.0**-e == float(scale)
     if amp == 3000.0:
         assert e < 0  # 32 x 3000 x ~3 exceeds both ranges' 2^(emax-1)

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from errbound.errors import ErrboundError  # noqa: E402
-from errbound.train import FNO, FNOConfig, H1Loss, LpLoss, parse_precision  # noqa: E402
+from errbound.train import FNO, FNOConfig, H1Loss, LpLoss, parse_policy  # noqa: E402
 import errbound.train as train_pkg  # noqa: E402
 
 
@@ -31,7 +31,7 @@ def test_fno_is_resolution_independent_and_policy_switchable():
     model = FNO(FNOConfig(hidden=6, modes=(6, 6), n_layers=2, backend="dft"))
     assert model(torch.randn(1, 1, 16, 16)).shape[-1] == 16
     assert model(torch.randn(1, 1, 27, 27)).shape[-1] == 27
-    half = parse_precision("half-bf16")
+    half = parse_policy("half-bf16")
     model.set_policy(half)
     assert all(layer.policy == half for layer in model.spectral)
     with pytest.raises(ErrboundError):
@@ -91,7 +91,7 @@ def test_public_names_are_exported():
     for name in train_pkg.__all__:
         assert hasattr(train_pkg, name)
     public = {n for n in vars(train_pkg) if not n.startswith("_")} - {"annotations"}
-    modules = {"precision", "spectral", "contraction", "models", "losses", "trainer", "bench"}
+    modules = {"emulated", "spectral", "contraction", "models", "losses", "trainer", "bench"}
     assert public - modules == set(train_pkg.__all__)
 
 

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from errbound.errors import ErrboundError  # noqa: E402
-from errbound.train.precision import PRECISION_NAMES, parse_precision  # noqa: E402
+from errbound.policy import PRECISION_NAMES, parse_policy  # noqa: E402
 from errbound.train.spectral import (  # noqa: E402
     SpectralConv, _stabilize, dft_forward, dft_inverse, fft_forward, fft_inverse, retained_frequencies,
 )
@@ -87,9 +87,9 @@ def test_dft_backend_equals_fft_backend_in_fp32(spatial, modes, factorization):
     assert _relnorm(gb, ga) < 1e-5  # same operator, so same gradient to fp32 accuracy
 
 
-ALL_POLICIES = [parse_precision(n) for n in PRECISION_NAMES if "fp8" not in n] + [  # fp8: test_train_fp8.py
-    parse_precision(f"half+{k}") for k in ("none", "tanh", "clip", "sigma2")
-] + [parse_precision("mixed-bf16+pow2")]
+ALL_POLICIES = [parse_policy(n) for n in PRECISION_NAMES if "fp8" not in n] + [  # fp8: test_train_fp8.py
+    parse_policy(f"half+{k}") for k in ("none", "tanh", "clip", "sigma2")
+] + [parse_policy("mixed-bf16+pow2")]
 
 
 @pytest.mark.parametrize("backend", ["fft", "dft"])
@@ -116,19 +116,19 @@ def test_every_policy_runs_on_cpu_with_the_declared_dtypes(policy, backend):
 
 def test_stabilizers_act_on_the_block_input():
     x = torch.full((1, 2, 8, 8), 5.0)
-    clip = parse_precision("half-bf16+clip")
+    clip = parse_policy("half-bf16+clip")
     out, scale = _stabilize(x, clip, "dft", 2)
     assert scale is None and out.max() == 1.0
-    out, _ = _stabilize(x, parse_precision("half-bf16+tanh"), "dft", 2)
+    out, _ = _stabilize(x, parse_policy("half-bf16+tanh"), "dft", 2)
     assert torch.allclose(out, torch.tanh(x))
     z = torch.randn(1, 2, 8, 8)
-    out, _ = _stabilize(z, parse_precision("half-bf16+sigma2"), "dft", 2)
+    out, _ = _stabilize(z, parse_policy("half-bf16+sigma2"), "dft", 2)
     mean, std = z.mean((-2, -1), keepdim=True), z.std((-2, -1), keepdim=True)
     assert (out <= mean + 2 * std + 1e-6).all() and (out >= mean - 2 * std - 1e-6).all()
 
 
 def test_pow2_prescale_is_a_power_of_two_that_bounds_the_fft_sum():
-    policy = parse_precision("half")  # fp16, pow2 by default
+    policy = parse_policy("half")  # fp16, pow2 by default
     x = torch.full((2, 1, 64, 64), 100.0)  # sum |x| = 409600 > fp16 max 65504: an unscaled cuFFT overflows
     xs, scale = _stabilize(x, policy, "fft", 2)
     k = torch.log2(scale)
@@ -142,8 +142,8 @@ def test_pow2_prescale_is_a_power_of_two_that_bounds_the_fft_sum():
 
 def test_pow2_layer_output_equals_unstabilized_output():
     torch.manual_seed(5)
-    a = SpectralConv(2, 2, (6, 6), backend="dft", policy=parse_precision("half+pow2"))
-    b = SpectralConv(2, 2, (6, 6), backend="dft", policy=parse_precision("half+none"))
+    a = SpectralConv(2, 2, (6, 6), backend="dft", policy=parse_policy("half+pow2"))
+    b = SpectralConv(2, 2, (6, 6), backend="dft", policy=parse_policy("half+none"))
     b.load_state_dict(a.state_dict())
     x = 50 * torch.randn(2, 2, 16, 16)
     # scaling by 2^-k commutes with every rounding (no underflow at these sizes): identical fp16 results
@@ -151,7 +151,7 @@ def test_pow2_layer_output_equals_unstabilized_output():
 
 
 def test_half_fft_at_non_power_of_two_is_an_error_or_falls_back():
-    half = parse_precision("half")
+    half = parse_policy("half")
     layer = SpectralConv(2, 2, (6, 6), backend="fft", policy=half)
     with pytest.raises(ErrboundError, match="power-of-two"):
         layer(torch.randn(1, 2, 12, 12))
@@ -203,7 +203,7 @@ def test_naive_and_pairwise_cp_agree():
 @pytest.mark.parametrize("name", ["half", "mixed", "half-bf16", "mixed-bf16"])
 def test_cuda_half_paths_match_fp32(name, backend):
     torch.manual_seed(8)
-    policy = parse_precision(name)
+    policy = parse_policy(name)
     layer = SpectralConv(8, 8, (16, 16), backend=backend, policy=policy).cuda()
     ref = SpectralConv(8, 8, (16, 16), backend="fft").cuda()
     ref.load_state_dict(layer.state_dict())
@@ -219,9 +219,9 @@ def test_cuda_half_paths_match_fp32(name, backend):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_half_fft_refuses_non_power_of_two_and_dft_runs():
-    layer = SpectralConv(4, 4, (16, 16), backend="fft", policy=parse_precision("half")).cuda()
+    layer = SpectralConv(4, 4, (16, 16), backend="fft", policy=parse_policy("half")).cuda()
     x = torch.randn(2, 4, 48, 48, device="cuda")
     with pytest.raises(ErrboundError, match="power-of-two"):
         layer(x)
-    dft = SpectralConv(4, 4, (16, 16), backend="dft", policy=parse_precision("half")).cuda()
+    dft = SpectralConv(4, 4, (16, 16), backend="dft", policy=parse_policy("half")).cuda()
     assert torch.isfinite(dft(x)).all()

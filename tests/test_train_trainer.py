@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from errbound.errors import ErrboundError  # noqa: E402
-from errbound.train import FNOConfig, TrainConfig, Trainer, parse_precision, parse_schedule  # noqa: E402
+from errbound.train import FNOConfig, TrainConfig, Trainer, parse_policy, parse_schedule  # noqa: E402
 from errbound.train.trainer import resolve_device  # noqa: E402
 
 MODEL = FNOConfig(hidden=6, modes=(6, 6), n_layers=2)
@@ -71,7 +71,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
 def test_nonfinite_guard_skips_a_planted_inf_step(precision):
     train, test = _data()
     model = FNOConfig(hidden=6, modes=(6, 6), n_layers=2, backend="dft")
-    config = TrainConfig(epochs=1, batch_size=8, schedule=((0, parse_precision(precision)),), normalize=False)
+    config = TrainConfig(epochs=1, batch_size=8, schedule=((0, parse_policy(precision)),), normalize=False)
     trainer = Trainer(model, config, train, test, show_progress=False)
     xb, yb = train[0][:8].unsqueeze(1).clone(), train[1][:8].unsqueeze(1)
     before = _params(trainer)
@@ -89,7 +89,7 @@ def test_nonfinite_guard_skips_a_planted_inf_step(precision):
 def test_grad_scaler_overflow_is_not_a_nonfinite_event():
     train, test = _data()
     model = FNOConfig(hidden=6, modes=(6, 6), n_layers=2, backend="dft")
-    config = TrainConfig(epochs=1, batch_size=8, schedule=((0, parse_precision("half")),), fallback_after=1)
+    config = TrainConfig(epochs=1, batch_size=8, schedule=((0, parse_policy("half")),), fallback_after=1)
     trainer = Trainer(model, config, train, test, show_progress=False)
     xb, yb = train[0][:8].unsqueeze(1), train[1][:8].unsqueeze(1)
     assert trainer.train_step(xb, yb)[1]
@@ -115,7 +115,7 @@ def test_inf_sample_in_the_data_is_skipped_every_epoch():
 def test_fallback_to_safer_precision_after_n_events():
     train, test = _data()
     model = FNOConfig(hidden=6, modes=(6, 6), n_layers=2, backend="dft")
-    config = TrainConfig(epochs=1, batch_size=8, schedule=((0, parse_precision("half-bf16")),), fallback_after=2,
+    config = TrainConfig(epochs=1, batch_size=8, schedule=((0, parse_policy("half-bf16")),), fallback_after=2,
                          normalize=False)
     trainer = Trainer(model, config, train, test, show_progress=False)
     bad = train[0][:8].unsqueeze(1).clone()
@@ -159,9 +159,9 @@ def test_bad_inputs():
     with pytest.raises(ErrboundError):
         TrainConfig(epochs=0)
     with pytest.raises(ErrboundError):
-        TrainConfig(schedule=((1, parse_precision("half")),))
+        TrainConfig(schedule=((1, parse_policy("half")),))
     with pytest.raises(ErrboundError, match="power-of-two"):
-        Trainer(FNOConfig(hidden=4, modes=(6, 6), n_layers=1), TrainConfig(schedule=((0, parse_precision("half")),)),
+        Trainer(FNOConfig(hidden=4, modes=(6, 6), n_layers=1), TrainConfig(schedule=((0, parse_policy("half")),)),
                 train, test)
     with pytest.raises(ErrboundError, match="channels"):
         Trainer(FNOConfig(in_channels=2, hidden=4, modes=(6, 6)), TrainConfig(), train, test)

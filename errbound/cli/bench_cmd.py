@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from errbound.progress import progress
     from errbound.results import provenance
     from errbound.train.bench import BenchConfig, bench_neuralop, bench_step, neuralop_available
-    from errbound.train.precision import parse_precision
+    from errbound.policy import parse_policy
     from errbound.train.spectral import BACKENDS
     from errbound.train.trainer import resolve_device
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         res = [int(r) for r in _split(args.res or ("128,256,512" if cuda else "32,64"))]
     except ValueError:
         raise ErrboundError(f"--res {args.res!r} must be comma-separated integers, e.g. 128,256,512") from None
-    policies = [parse_precision(p) for p in _split(args.precisions or ("full,amp,mixed,half" if cuda else "full,amp-bf16,mixed-bf16,half-bf16"))]
+    policies = [parse_policy(p) for p in _split(args.precisions or ("full,amp,mixed,half" if cuda else "full,amp-bf16,mixed-bf16,half-bf16"))]
     backends = _split(args.backend)
     for b in backends:
         if b not in BACKENDS:

@@ -13,37 +13,51 @@ from errbound.cli._output import CommandOutput, format_table
 HELP = "emulated low-precision error of a Fourier layer/transform, bounds and overflow"
 
 DEFAULT_RES = {1: "64,256,1024,4096", 2: "32,64,128,256", 3: "16,32"}
-PRESET_CHOICES = ("full", "mixed", "half", "dft-half", "dft-bf16")
 COLUMNS = ["res", "prec_err_rel", "layer_err_rel", "bound_worst", "bound_prob", "overflow", "max_intermediate",
            "prescale_exp"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from errbound.modes import DEFAULT_MODES
+    from errbound.policy import BACKENDS, PRECISION_NAMES, STABILIZERS
+    from errbound.precision import DEFAULT_SAMPLES, ENGINES
+
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--function", metavar="F", help="built-in function spec name[:key=value,...] (e.g. smooth:a=1)")
     src.add_argument("--data", metavar="FILE", help="samples (N, *grid) in .npy, .npz or .pt ({'x': ..., 'y': ...})")
-    parser.add_argument("--format", required=True, metavar="FMT",
-                        help="low-precision format: fp16 bf16 fp8_e4m3fn fp8_e4m3 fp8_e5m2 tf32 fp32 or a custom 't11emax15'")
-    parser.add_argument("--preset", default="half", metavar="P",
-                        help=f"spectral-block preset: {', '.join(PRESET_CHOICES)} (default half)")
+    parser.add_argument("--precision", default="half", metavar="P",
+                        help=f"spectral-block precision, the trainer's names: {', '.join(PRECISION_NAMES)}, optionally "
+                        f"+stabilizer ({', '.join(STABILIZERS)}); aliases dft-half, dft-bf16 (default half)")
+    parser.add_argument("--backend", default="fft", choices=BACKENDS,
+                        help="fft: emulated FFT (cuFFT's algorithm); dft: matrix products of the retained modes")
+    parser.add_argument("--engine", default="emulator", choices=ENGINES,
+                        help="emulator: the numpy emulation; torch: the trainer's own spectral layer on this CPU "
+                        "(bit for bit the emulator for reduced-precision blocks)")
+    parser.add_argument("--format", default=None, metavar="FMT",
+                        help="low format when --precision names none (e.g. --precision half --format bf16, or any "
+                        "format such as fp8_e4m3 or 't11emax15' for the emulator); the format of --transform rfft2")
     parser.add_argument("--res", default=None, metavar="LIST",
                         help="comma-separated resolutions; functions default by dimension "
                         + "; ".join(f"{d}-D {r}" for d, r in DEFAULT_RES.items())
                         + "; data default: its own grid (other values must divide it: strided subsampling)")
-    parser.add_argument("--dim", type=int, default=2, help="dimension of a --function (1..3, default 2)")
-    parser.add_argument("--modes", type=int, default=8, metavar="K", help="retained modes per axis, FNO layout (default 8)")
+    parser.add_argument("--dim", type=int, default=2, help="dimension of a --function (1..3)")
+    parser.add_argument("--modes", type=int, default=None, metavar="M",
+                        help="retained modes per axis, neuraloperator's n_modes (default by dimension "
+                        + ", ".join(f"{d}-D {m}" for d, m in DEFAULT_MODES.items()) + ", capped by the grid)")
+    parser.add_argument("--channels", type=int, default=1, metavar="C", help="channels in and out of the block")
     parser.add_argument("--transform", choices=("block", "rfft2"), default="block",
-                        help="block: the whole spectral block (default); rfft2: the bare forward transform "
+                        help="block: the whole spectral block; rfft2: the bare forward transform "
                         "(input cast to FMT, normalized like torch's norm='forward')")
-    parser.add_argument("--stabilizer", default="none", help="none, tanh, clip, std_clip or prescale (default none)")
+    parser.add_argument("--stabilizer", default=None,
+                        help="override the precision's stabilizer: none, tanh, clip, sigma2 or pow2 "
+                        "(aliases prescale, std_clip)")
     parser.add_argument("--key", default=None, help="array name in a .npz / key in a .pt dict (default 'x')")
-    parser.add_argument("--samples", type=int, default=1, metavar="N", help="use the first N data samples (default 1)")
-    parser.add_argument("--channels-out", type=int, default=1, help="output channels of the random weights (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, metavar="N", help="use the first N data samples")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     parser.add_argument("--lam", type=float, default=3.0,
-                        help="lambda of the probabilistic bound; failure probability 2 exp(-lambda^2/2) (default 3)")
+                        help="lambda of the probabilistic bound; failure probability 2 exp(-lambda^2/2)")
     parser.add_argument("--twiddle-fmt", default=None, metavar="FMT",
-                        help="format of FFT twiddle factors (default: the working format)")
+                        help="format of FFT twiddle factors (default: the working format; emulator only)")
     parser.add_argument("--output", default=None, metavar="FILE", help="also write the JSON document to FILE (atomically)")
 
 
@@ -71,23 +85,23 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from errbound import precision
     from errbound.errors import ErrboundError
     from errbound.formats import get_format
+    from errbound.policy import parse_policy
     from errbound.results import provenance, write_json_atomic
-    from errbound.spectral_block import PRESETS, STABILIZERS, preset
 
-    fmt = get_format(args.format)
-    if args.preset not in PRESETS:
-        raise ErrboundError(f"unknown preset {args.preset!r}; choose one of {', '.join(PRESETS)}")
-    if args.stabilizer not in STABILIZERS:
-        raise ErrboundError(f"unknown stabilizer {args.stabilizer!r}; choose one of {', '.join(STABILIZERS)}")
-    if args.modes < 1:
+    if args.modes is not None and args.modes < 1:
         raise ErrboundError(f"--modes must be >= 1, got {args.modes}")
     if args.samples < 1:
         raise ErrboundError(f"--samples must be >= 1, got {args.samples}")
+    if args.channels < 1:
+        raise ErrboundError(f"--channels must be >= 1, got {args.channels}")
     if args.lam <= 0:
         raise ErrboundError(f"--lam must be > 0, got {args.lam}")
     twiddle = get_format(args.twiddle_fmt) if args.twiddle_fmt else None
-    if args.transform == "block":
-        preset(args.preset, None if args.preset == "full" else fmt, stabilizer=args.stabilizer, twiddle_fmt=twiddle)
+    policy = parse_policy(args.precision, args.backend, low=args.format, stabilizer=args.stabilizer,
+                          twiddle_fmt=twiddle)
+    if twiddle is not None and args.engine == "torch":
+        raise ErrboundError("--twiddle-fmt is an emulator option; the torch engine keeps twiddles in the working "
+                            "format (drop --twiddle-fmt or use --engine emulator)")
     samples: dict[int, object] = {}
     if args.function is not None:
         from errbound.functions import get_function
@@ -100,8 +114,8 @@ def run(args: argparse.Namespace) -> CommandOutput:
     else:
         from errbound.data_io import load_samples
 
-        data = load_samples(args.data, key=args.key, modes=args.modes if args.transform == "block" else None)
-        data = data[: args.samples]
+        data = load_samples(args.data, key=args.key, modes=None)
+        data = data[: args.samples * args.channels]
         grid = data.shape[1:]
         res_list = _parse_res(args.res) if args.res is not None else [grid[0]]
         if args.res is None and any(g != grid[0] for g in grid):
@@ -109,17 +123,22 @@ def run(args: argparse.Namespace) -> CommandOutput:
         for r in res_list:
             samples[r] = precision.source_arrays(data=data, res=None if args.res is None else r)
         source = str(args.data)
-    rows = precision.sweep(samples, fmt, preset_name=args.preset, modes=args.modes, transform=args.transform,
-                           stabilizer=args.stabilizer, channels_out=args.channels_out, seed=args.seed, lam=args.lam,
-                           twiddle_fmt=twiddle)
+    rows = precision.sweep(samples, policy, modes=args.modes, transform=args.transform, channels=args.channels,
+                           seed=args.seed, lam=args.lam, engine=args.engine, fmt=args.format, twiddle_fmt=twiddle)
     data_out = {
         "command": "precision",
         "source": source,
-        "format": fmt.name,
-        "preset": args.preset if args.transform == "block" else None,
+        "precision": policy.name if args.transform == "block" else None,
+        "backend": policy.backend if args.transform == "block" else None,
+        "engine": args.engine,
+        "policy": policy.as_dict() if args.transform == "block" else None,
+        "format": (policy.low.name if policy.low is not None else "fp32") if args.transform == "block"
+        else get_format(args.format or "fp16").name,
         "transform": args.transform,
-        "stabilizer": args.stabilizer,
+        "stabilizer": policy.stabilizer.kind,
         "modes": args.modes,
+        "channels": args.channels,
+        "seed": args.seed,
         "lambda": args.lam,
         "failure_prob": rows[0]["failure_prob"] if rows else None,
         "rows": rows,
@@ -127,9 +146,11 @@ def run(args: argparse.Namespace) -> CommandOutput:
     }
     if args.output:
         write_json_atomic(args.output, data_out)
-    what = "bare forward rfftn (torch norm='forward' order)" if args.transform == "rfft2" else f"spectral block, preset {args.preset}"
+    what = ("bare forward rfftn (torch norm='forward' order)" if args.transform == "rfft2"
+            else f"spectral block, precision {policy.name}, backend {policy.backend}, engine {args.engine}")
+    modes = rows[0].get("modes") if rows else None
     lines = [
-        f"precision error of {what} in {fmt.name}: {source}, modes {args.modes}, stabilizer {args.stabilizer}",
+        f"precision error of {what}: {source}, modes {modes or args.modes}, channels {args.channels}",
         "",
         format_table(rows, COLUMNS),
         "",
@@ -137,6 +158,6 @@ def run(args: argparse.Namespace) -> CommandOutput:
         f"(fails with probability <= {rows[0]['failure_prob']:.3g} under the rounding model).",
     ]
     if any(r["overflow"] for r in rows):
-        lines.append("overflow: inf/NaN produced; prescale_exp is the optimal power-of-two pre-scale "
-                     "(use --stabilizer prescale).")
+        lines.append("overflow: inf/NaN produced; prescale_exp is the power-of-two pre-scale of the pow2 stabilizer "
+                     "(use --precision <name>+pow2).")
     return CommandOutput(data=data_out, text="\n".join(lines))

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         raise MissingDependencyError("torch", "train") from None
     from errbound.results import provenance, write_json_atomic
     from errbound.train.models import FNOConfig
-    from errbound.train.precision import parse_precision, parse_schedule
+    from errbound.policy import parse_policy, parse_schedule
     from errbound.train.spectral import check_supported
     from errbound.train.trainer import Trainer, TrainConfig, resolve_device
 
@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> CommandOutput:
         raise ErrboundError(f"no checkpoint at {Path(args.out) / 'checkpoint.pt'}; run without --resume to start a new run")
     if args.epochs < 1:
         raise ErrboundError(f"--epochs must be >= 1, got {args.epochs}")
-    schedule = parse_schedule(args.schedule, args.epochs) if args.schedule else ((0, parse_precision(args.precision)),)
+    schedule = (parse_schedule(args.schedule, args.epochs, args.backend) if args.schedule
+                else ((0, parse_policy(args.precision, args.backend)),))
     test_res = _int_list(args.test_res, "--test-res") if args.test_res else [args.res]
     if not args.data:
         from errbound.data import get_dataset

@@ -12,7 +12,7 @@ import dataclasses
 from typing import Literal
 
 from errbound.errors import ErrboundError
-from errbound.formats import Format, get_format
+from errbound.formats import Format, as_format, get_format
 
 __all__ = ["FFTConfig", "MatmulConfig", "as_fft_config", "as_matmul_config", "check_norm", "NORMS"]
 
@@ -21,12 +21,6 @@ CMUL_KINDS = ("fma", "4m2a")
 SCALINGS = ("after", "prescale")
 _NEAREST = ("rne", "rna")
 _MODES = ("rne", "rna", "rz", "ru", "rd", "sr")
-
-
-def _fmt(value: object, what: str) -> Format:
-    if isinstance(value, (str, Format)):
-        return get_format(value)
-    raise ErrboundError(f"{what} must be a format name such as 'fp16' or a Format, got {value!r}")
 
 
 def check_norm(norm: str | None) -> str:
@@ -73,9 +67,9 @@ class FFTConfig:
     scaling: Literal["after", "prescale"] = "after"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fmt", _fmt(self.fmt, "fmt"))
+        object.__setattr__(self, "fmt", as_format(self.fmt, "fmt"))
         if self.twiddle_fmt is not None:
-            object.__setattr__(self, "twiddle_fmt", _fmt(self.twiddle_fmt, "twiddle_fmt"))
+            object.__setattr__(self, "twiddle_fmt", as_format(self.twiddle_fmt, "twiddle_fmt"))
         if self.mode not in _MODES:
             raise ErrboundError(f"rounding mode must be one of {_MODES}, got {self.mode!r}")
         if self.cmul not in CMUL_KINDS:
@@ -128,10 +122,10 @@ class MatmulConfig:
     scaling: Literal["after", "matrix"] = "after"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "input_fmt", _fmt(self.input_fmt, "input_fmt"))
-        object.__setattr__(self, "acc_fmt", _fmt(self.acc_fmt, "acc_fmt"))
+        object.__setattr__(self, "input_fmt", as_format(self.input_fmt, "input_fmt"))
+        object.__setattr__(self, "acc_fmt", as_format(self.acc_fmt, "acc_fmt"))
         if self.out_fmt is not None:
-            object.__setattr__(self, "out_fmt", _fmt(self.out_fmt, "out_fmt"))
+            object.__setattr__(self, "out_fmt", as_format(self.out_fmt, "out_fmt"))
         if self.mode not in _MODES:
             raise ErrboundError(f"rounding mode must be one of {_MODES}, got {self.mode!r}")
         if self.scaling not in ("after", "matrix"):

@@ -3,10 +3,15 @@
 The transform algorithms (:mod:`fft_radix2`, :mod:`bluestein`, :mod:`real`) are written once,
 against the small interface of :class:`Backend`, and run on two backends:
 
-* :class:`RoundedBackend`: the emulation. A complex array is a float64 array ``Z`` of shape
+* :class:`RoundedBackend`: the emulation. A complex array is a real array ``Z`` of shape
   ``(2, *batch, n)`` (``Z[0]`` real parts, ``Z[1]`` imaginary parts). Every operation forms the
-  exact result (or a round-to-odd float64 stand-in for it, see below) and rounds it once into the
-  working format with :func:`errbound.rounding.round_to`, vectorised over the whole stage.
+  exact result (or a round-to-odd stand-in for it, see below) and rounds it once into the working
+  format, vectorised over the whole stage. The rounding itself is done by an *arithmetic*:
+  :class:`NumpyArithmetic` (float64 numpy arrays, :func:`errbound.rounding.round_to`; every rounding
+  mode) or :class:`errbound.train.emulated.TorchArithmetic` (torch tensors on any device, round to
+  nearest even). Both return the correctly rounded result of the same exact operation, so the two
+  engines agree bit for bit (the algorithms touch arrays only through ``be.xp`` and the methods
+  below).
 * :class:`errbound.emulate.magnitude.BoundBackend`: exact magnitudes with rigorous rounding
   bands (same operation order), used to predict overflow.
 
@@ -33,7 +38,7 @@ from errbound.emulate._config import FFTConfig
 from errbound.formats import Format
 from errbound.rounding import round_to
 
-__all__ = ["Backend", "RoundedBackend", "Trace", "StageRecord", "sum_round_to_odd"]
+__all__ = ["Backend", "RoundedBackend", "Trace", "StageRecord", "sum_round_to_odd", "NumpyArithmetic", "NUMPY"]
 
 
 @dataclasses.dataclass
@@ -112,6 +117,15 @@ class Backend:
     component arrays on axis 0."""
 
     config: FFTConfig
+    #: array namespace the algorithms use for stack / concatenate / moveaxis (numpy or torch)
+    xp = np
+
+    def copy(self, a):  # type: ignore[no-untyped-def]
+        return a.copy()
+
+    def flip_last(self, a):  # type: ignore[no-untyped-def]
+        """``a[..., ::-1]`` (torch tensors have no negative steps)."""
+        return a[..., ::-1]
 
     def cast(self, x: np.ndarray) -> np.ndarray:  # data (float64, layout (2, ...)) -> working format
         raise NotImplementedError
@@ -136,13 +150,13 @@ class Backend:
 
     # ---- complex helpers built on the primitives (same operation order on every backend) ----
     def conj(self, z: np.ndarray) -> np.ndarray:
-        return np.stack([z[0], self.neg(z[1])])
+        return self.xp.stack([z[0], self.neg(z[1])])
 
     def times_i(self, z: np.ndarray, sign: int) -> np.ndarray:
         """``z * (sign * i)`` exactly: (re, im) -> (-sign im, sign re)."""
         if sign > 0:
-            return np.stack([self.neg(z[1]), z[0]])
-        return np.stack([z[1], self.neg(z[0])])
+            return self.xp.stack([self.neg(z[1]), z[0]])
+        return self.xp.stack([z[1], self.neg(z[0])])
 
     def cadd(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Complex add: both components rounded, one call."""
@@ -156,68 +170,144 @@ class Backend:
                   im = fl(p1 + q1).
         """
         zr, zi = z[0], z[1]
+        st = self.xp.stack
         if self.config.cmul == "fma":
-            p = self.mul(np.stack([zi, zi]), _stack_consts(zr.ndim, d, c))
-            return self.fma(np.stack([zr, zr]), _stack_consts(zr.ndim, c, d), np.stack([self.neg(p[0]), p[1]]))
-        prods = self.mul(np.stack([zr, zr, zi, zi]), _stack_consts(zr.ndim, c, d, d, c))
-        return self.add(prods[:2], np.stack([self.neg(prods[2]), prods[3]]))
+            p = self.mul(st([zi, zi]), _stack_consts(zr.ndim, d, c))
+            return self.fma(st([zr, zr]), _stack_consts(zr.ndim, c, d), st([self.neg(p[0]), p[1]]))
+        prods = self.mul(st([zr, zr, zi, zi]), _stack_consts(zr.ndim, c, d, d, c))
+        return self.add(prods[:2], st([self.neg(prods[2]), prods[3]]))
 
     def scale(self, z: np.ndarray, f: float) -> np.ndarray:
         """Multiply every component by the constant ``f`` (already in the constant format)."""
         return self.mul(z, np.asarray(f, dtype=np.float64))
 
 
-class RoundedBackend(Backend):
-    """The emulation: every result rounded once into ``config.fmt`` (see the module docstring)."""
+class NumpyArithmetic:
+    """Correctly rounded arithmetic on float64 numpy arrays (every mode of :func:`round_to`).
 
-    def __init__(self, config: FFTConfig, rng: np.random.Generator | None = None, trace: Trace | None = None):
+    Arrays hold values representable in the format they were rounded into. ``add``/``mul``/``fma`` form
+    the exact result (see the module docstring) and round it once; ``matmul`` and ``sum_terms`` are the
+    tensor-core model of :mod:`errbound.arith` (exact products, left-to-right accumulation from +0)."""
+
+    xp = np
+    name = "numpy"
+
+    def asarray(self, a):  # type: ignore[no-untyped-def]
+        return np.asarray(a, dtype=np.float64)
+
+    def to_numpy(self, a) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.asarray(a, dtype=np.float64)
+
+    def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.zeros(shape)
+
+    def copy(self, a: np.ndarray) -> np.ndarray:
+        return a.copy()
+
+    def flip_last(self, a: np.ndarray) -> np.ndarray:
+        return a[..., ::-1]
+
+    def round(self, x, fmt: Format, mode: str = "rne", rng=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return round_to(np.asarray(x, dtype=np.float64), fmt, mode=mode, rng=rng)
+
+    def add(self, a, b, fmt: Format, mode: str = "rne", rng=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        with np.errstate(invalid="ignore"):  # inf - inf after an overflow gives NaN, as hardware does
+            if mode in ("rne", "rna") and 2 * fmt.t + 1 <= 53:  # double rounding innocuous (Figueroa)
+                return self.round(a + b, fmt, mode, rng)
+            return self.round(sum_round_to_odd(a, b), fmt, mode, rng)
+
+    def mul(self, a, c, fmt: Format, mode: str = "rne", rng=None, *, const_fmt: Format | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        with np.errstate(invalid="ignore"):  # inf * 0 after an overflow gives NaN, as hardware does
+            return self.round(a * c, fmt, mode, rng)  # exact in float64: t + t_c <= 53
+
+    def fma(self, a, c, b, fmt: Format, mode: str = "rne", rng=None, *, const_fmt: Format | None = None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        with np.errstate(invalid="ignore"):
+            return self.round(sum_round_to_odd(a * c, b), fmt, mode, rng)
+
+    def matmul(self, a, b, input_fmt: Format, acc_fmt: Format, mode: str = "rne") -> np.ndarray:  # type: ignore[no-untyped-def]
+        """``a @ b`` over the last axis of ``a`` (any rank) with ``b`` of shape (k, n): :func:`errbound.arith.matmul`."""
+        from errbound import arith
+
+        return arith.matmul(a[..., None, :], b, input_fmt, acc_fmt, acc_mode=mode)[..., 0, :]
+
+    def product(self, a, b, operand_fmt: Format, fmt: Format | None, mode: str = "rne") -> np.ndarray:  # type: ignore[no-untyped-def]
+        """``a * b`` for values of ``operand_fmt``: exact (``fmt`` None; 2 t <= 53) or rounded once into ``fmt``."""
+        if fmt is None:
+            return a * b
+        from errbound import arith
+
+        return arith.mul(a, b, fmt, mode)
+
+    def accumulate(self, acc, term, fmt: Format, mode: str = "rne") -> np.ndarray:  # type: ignore[no-untyped-def]
+        """``fl(acc + term)`` rounded once into ``fmt`` (:func:`errbound.arith.add`)."""
+        from errbound import arith
+
+        return arith.add(acc, term, fmt, mode)
+
+    def stats(self, out, fmt: Format) -> tuple[float, bool, int, int]:  # type: ignore[no-untyped-def]
+        """(largest finite |value|, any non-finite, count of nonzero subnormals, count)."""
+        a = np.abs(out)
+        finite = np.isfinite(a)
+        nonfinite = not bool(finite.all())
+        if nonfinite:
+            a = a[finite]
+        mx = float(a.max()) if a.size else 0.0
+        sub = int(np.count_nonzero((a > 0) & (a < fmt.min_normal))) if a.size else 0
+        return mx, nonfinite, sub, int(np.size(out))
+
+    def all_finite(self, a) -> bool:  # type: ignore[no-untyped-def]
+        return bool(np.all(np.isfinite(a)))
+
+
+NUMPY = NumpyArithmetic()
+
+
+class RoundedBackend(Backend):
+    """The emulation: every result rounded once into ``config.fmt`` (see the module docstring) by
+    ``arithmetic`` (default :data:`NUMPY`)."""
+
+    def __init__(self, config: FFTConfig, rng: np.random.Generator | None = None, trace: Trace | None = None,
+                 arithmetic=None):  # type: ignore[no-untyped-def]
         self.config = config
         self.fmt: Format = config.fmt
         self.mode = config.mode
         self.rng = rng
         self.trace = trace
+        self.arith = NUMPY if arithmetic is None else arithmetic
+        self.xp = self.arith.xp
         self._record = trace._begin("start") if trace is not None else None
-        # plain float64 sums of two working-format values are innocuous (Figueroa) in this case
-        self._fast_add = config.mode in ("rne", "rna") and 2 * self.fmt.t + 1 <= 53
+        if self.arith is not NUMPY:
+            self.copy = self.arith.copy  # type: ignore[method-assign]
+            self.flip_last = self.arith.flip_last  # type: ignore[method-assign]
 
     def stage(self, name: str) -> None:
         if self.trace is not None:
             self._record = self.trace._begin(name)
 
-    def _round(self, s: np.ndarray) -> np.ndarray:
-        out = round_to(s, self.fmt, mode=self.mode, rng=self.rng)
+    def _note(self, out):  # type: ignore[no-untyped-def]
         rec = self._record
-        if rec is not None and out.size:
-            a = np.abs(out)
-            finite = np.isfinite(a)
-            if not finite.all():
-                rec.nonfinite = True
-                a = a[finite]
-            if a.size:
-                rec.max_abs = max(rec.max_abs, float(a.max()))
-                rec.subnormal_count += int(np.count_nonzero((a > 0) & (a < self.fmt.min_normal)))
-            rec.count += out.size
+        if rec is not None:
+            mx, nonfinite, sub, count = self.arith.stats(out, self.fmt)
+            rec.nonfinite = rec.nonfinite or nonfinite
+            rec.max_abs = max(rec.max_abs, mx)
+            rec.subnormal_count += sub
+            rec.count += count
         return out
 
-    def cast(self, x: np.ndarray) -> np.ndarray:
-        return self._round(np.asarray(x, dtype=np.float64))
+    def cast(self, x):  # type: ignore[no-untyped-def]
+        return self._note(self.arith.round(self.arith.asarray(x), self.fmt, self.mode, self.rng))
 
-    def add(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore"):  # inf - inf after an overflow gives NaN, as hardware does
-            if self._fast_add:
-                return self._round(a + b)
-            return self._round(sum_round_to_odd(a, b))
+    def add(self, a, b):  # type: ignore[no-untyped-def]
+        return self._note(self.arith.add(a, b, self.fmt, self.mode, self.rng))
 
-    def mul(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore"):  # inf * 0 after an overflow gives NaN, as hardware does
-            return self._round(a * c)
+    def mul(self, a, c):  # type: ignore[no-untyped-def]
+        return self._note(self.arith.mul(a, c, self.fmt, self.mode, self.rng, const_fmt=self.config.const_fmt))
 
-    def fma(self, a: np.ndarray, c: np.ndarray, b: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            return self._round(sum_round_to_odd(a * c, b))
+    def fma(self, a, c, b):  # type: ignore[no-untyped-def]
+        return self._note(self.arith.fma(a, c, b, self.fmt, self.mode, self.rng, const_fmt=self.config.const_fmt))
 
-    def neg(self, a: np.ndarray) -> np.ndarray:
+    def neg(self, a):  # type: ignore[no-untyped-def]
         return -a
 
-    def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
-        return np.zeros(shape)
+    def zeros(self, shape: tuple[int, ...]):  # type: ignore[no-untyped-def]
+        return self.arith.zeros(shape)

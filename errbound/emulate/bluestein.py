@@ -43,7 +43,7 @@ def fft_bluestein(z: np.ndarray, be: Backend, sign: int, label: str = "fft") -> 
     kr, ki = bluestein_kernel(n, M, sign, cf)
     be.stage(f"{label}.bluestein.chirp_in")
     a = be.cmul(z, c, d)
-    a = np.concatenate([a, be.zeros(a.shape[:-1] + (M - n,))], axis=-1)
+    a = be.xp.concatenate([a, be.zeros(tuple(a.shape[:-1]) + (M - n,))], axis=-1)
     A = fft_pow2(a, be, -1, label=f"{label}.bluestein.fft")
     be.stage(f"{label}.bluestein.kernel")
     P = be.cmul(A, kr, ki)

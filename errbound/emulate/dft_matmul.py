@@ -38,15 +38,14 @@ from collections.abc import Sequence
 import mpmath
 import numpy as np
 
-from errbound import arith
 from errbound.emulate._config import MatmulConfig, as_matmul_config, check_norm
 from errbound.emulate._constants import _WINDOW, round_const, round_scalar_const
+from errbound.emulate._ops import NUMPY
 from errbound.emulate._reference import _unit
 from errbound.errors import ErrboundError
 from errbound.formats import Format
-from errbound.rounding import round_to
 
-__all__ = ["retained_indices", "dft_modes", "idft_modes", "dft_matrix"]
+__all__ = ["retained_indices", "dft_modes", "idft_modes", "dft_matrix", "dft_forward_components", "dft_inverse_components"]
 
 
 def retained_indices(n: int, k: int, *, real: bool) -> np.ndarray:
@@ -149,34 +148,65 @@ def _axes_modes(arr: np.ndarray, modes: int | Sequence[int], axes: Sequence[int]
     return ks, axes
 
 
-def _mm(A: np.ndarray, B: np.ndarray, cfg: MatmulConfig) -> np.ndarray:
-    """``A @ B`` over the last axis of ``A`` (any rank, batch axes kept) in the tensor-core model."""
-    return arith.matmul(A[..., None, :], B, cfg.input_fmt, cfg.acc_fmt, acc_mode=cfg.mode)[..., 0, :]
-
-
-def _apply(a_re: np.ndarray, a_im: np.ndarray | None, C: np.ndarray, S: np.ndarray, cfg: MatmulConfig) -> tuple[np.ndarray, np.ndarray]:
+def _apply(a_re, a_im, C: np.ndarray, S: np.ndarray, cfg: MatmulConfig, ar):  # type: ignore[no-untyped-def]
     """One axis (the last one): complex (or real if a_im is None) data times C + i S, as one real
     matmul per the module docstring. Returns (re, im) in acc_fmt."""
     K = C.shape[1]
     if a_im is None:
-        B = np.concatenate([C, S], axis=1)
-        out = _mm(a_re, B, cfg)
+        out = ar.matmul(a_re, np.concatenate([C, S], axis=1), cfg.input_fmt, cfg.acc_fmt, cfg.mode)
     else:
-        A = np.concatenate([a_re, a_im], axis=-1)
-        B = np.block([[C, S], [-S, C]])
-        out = _mm(A, B, cfg)
+        A = ar.xp.concatenate([a_re, a_im], axis=-1)
+        out = ar.matmul(A, np.block([[C, S], [-S, C]]), cfg.input_fmt, cfg.acc_fmt, cfg.mode)
     return out[..., :K], out[..., K:]
 
 
-def _finish(re: np.ndarray, im: np.ndarray | None, cfg: MatmulConfig, factor: mpmath.mpf | None):
+def _finish(re, im, cfg: MatmulConfig, factor: mpmath.mpf | None, ar):  # type: ignore[no-untyped-def]
     if factor is not None and cfg.scaling == "after":
         f = round_scalar_const(factor, cfg.acc_fmt)
-        re = arith.mul(re, f, cfg.acc_fmt, cfg.mode)
-        im = None if im is None else arith.mul(im, f, cfg.acc_fmt, cfg.mode)
+        re = ar.mul(re, f, cfg.acc_fmt, cfg.mode, const_fmt=cfg.acc_fmt)
+        im = None if im is None else ar.mul(im, f, cfg.acc_fmt, cfg.mode, const_fmt=cfg.acc_fmt)
     if cfg.out_fmt is not None:
-        re = round_to(re, cfg.out_fmt, cfg.mode)
-        im = None if im is None else round_to(im, cfg.out_fmt, cfg.mode)
+        re = ar.round(re, cfg.out_fmt, cfg.mode)
+        im = None if im is None else ar.round(im, cfg.out_fmt, cfg.mode)
     return re, im
+
+
+def dft_forward_components(x, idxs: Sequence[np.ndarray], cfg: MatmulConfig, ar, axes: Sequence[int], *,  # type: ignore[no-untyped-def]
+                           real: bool = True, norm: str = "forward", x_im=None):
+    """The matrix-product DFT of ``x`` (real, or complex with ``x_im``) at the retained indices ``idxs`` along
+    ``axes``, on the arithmetic ``ar`` (numpy or torch): ``axes[-1]`` first, then ``axes[-2]``, ...; between
+    axes the partial result (in ``acc_fmt``) is rounded into ``input_fmt`` by the next product. Returns
+    ``(re, im)`` in ``ar``'s array type."""
+    lengths = [x.shape[a] for a in axes]
+    re, im = x, x_im
+    for a, n, idx in reversed(list(zip(axes, lengths, idxs))):
+        key = _factor_key(norm, n, False) if cfg.scaling == "matrix" else None
+        C, S = dft_matrix(n, tuple(int(i) for i in idx), -1, cfg.input_fmt, key)
+        r, i_ = _apply(ar.xp.moveaxis(re, a, -1), None if im is None else ar.xp.moveaxis(im, a, -1), C, S, cfg, ar)
+        re, im = ar.xp.moveaxis(r, -1, a), ar.xp.moveaxis(i_, -1, a)
+    return _finish(re, im, cfg, _total_factor(norm, math.prod(lengths), False), ar)
+
+
+def dft_inverse_components(re, im, shape: Sequence[int], idxs: Sequence[np.ndarray], cfg: MatmulConfig, ar,  # type: ignore[no-untyped-def]
+                           axes: Sequence[int], *, real: bool = True, norm: str = "forward"):
+    """Synthesis from the retained coefficients ``re + i im`` at indices ``idxs``: complex inverses along
+    ``axes[0], ..., axes[-2]``, then the last axis (real output with Hermitian weights when ``real``).
+    Returns ``(re, im)`` (``im`` None for a real output) in ``ar``'s array type."""
+    for i, (a, n, idx) in enumerate(zip(axes, shape, idxs)):
+        last_real = real and i == len(axes) - 1
+        key = _factor_key(norm, n, True) if cfg.scaling == "matrix" else None
+        if last_real:
+            wts = tuple(1 if (k == 0 or 2 * k == n) else 2 for k in idx)
+            C, S = dft_matrix(n, tuple(int(k) for k in idx), +1, cfg.input_fmt, key, wts)
+            A = ar.xp.concatenate([ar.xp.moveaxis(re, a, -1), ar.xp.moveaxis(im, a, -1)], axis=-1)
+            out = ar.matmul(A, np.concatenate([C.T, -S.T], axis=0), cfg.input_fmt, cfg.acc_fmt, cfg.mode)
+            re, im = ar.xp.moveaxis(out, -1, a), None
+        else:
+            C, S = dft_matrix(n, tuple(int(k) for k in idx), +1, cfg.input_fmt, key)
+            r, i_ = _apply(ar.xp.moveaxis(re, a, -1), ar.xp.moveaxis(im, a, -1), np.ascontiguousarray(C.T),
+                           np.ascontiguousarray(S.T), cfg, ar)
+            re, im = ar.xp.moveaxis(r, -1, a), ar.xp.moveaxis(i_, -1, a)
+    return _finish(re, im, cfg, _total_factor(norm, math.prod(shape), True), ar)
 
 
 def _total_factor(norm: str, m: int, inverse: bool) -> mpmath.mpf | None:
@@ -208,14 +238,7 @@ def dft_modes(x: object, modes: int | Sequence[int], config: MatmulConfig | tupl
     idxs = [retained_indices(n, k, real=(real and i == len(ax) - 1)) for i, (n, k) in enumerate(zip(lengths, ks))]
     re = arr.real.astype(np.float64) if np.iscomplexobj(arr) else arr
     im = arr.imag.astype(np.float64) if np.iscomplexobj(arr) else None
-    for a, n, idx in reversed(list(zip(ax, lengths, idxs))):
-        key = _factor_key(norm, n, False) if cfg.scaling == "matrix" else None
-        C, S = dft_matrix(n, tuple(int(i) for i in idx), -1, cfg.input_fmt, key)
-        re_m = np.moveaxis(re, a, -1)
-        im_m = None if im is None else np.moveaxis(im, a, -1)
-        r, i_ = _apply(re_m, im_m, C, S, cfg)
-        re, im = np.moveaxis(r, -1, a), np.moveaxis(i_, -1, a)
-    re, im = _finish(re, im, cfg, _total_factor(norm, math.prod(lengths), False))
+    re, im = dft_forward_components(re, idxs, cfg, NUMPY, ax, real=real, norm=norm, x_im=im)
     out = np.empty(re.shape, dtype=np.complex128)
     out.real, out.imag = re, im
     return out
@@ -246,23 +269,8 @@ def idft_modes(X: object, shape: Sequence[int], config: MatmulConfig | tuple, *,
         if not last_real and have % 2:
             raise ErrboundError(f"idft_modes: axis {a} holds {have} modes; the two-sided layout needs an even count")
         idxs.append(retained_indices(n, have if last_real else have // 2, real=last_real))
-    re = arr.real.astype(np.float64)
-    im = arr.imag.astype(np.float64)
-    for i, (a, n, idx) in enumerate(zip(ax, shape, idxs)):
-        last_real = real and i == len(ax) - 1
-        key = _factor_key(norm, n, True) if cfg.scaling == "matrix" else None
-        if last_real:
-            wts = tuple(1 if (k == 0 or 2 * k == n) else 2 for k in idx)
-            C, S = dft_matrix(n, tuple(int(k) for k in idx), +1, cfg.input_fmt, key, wts)
-            A = np.concatenate([np.moveaxis(re, a, -1), np.moveaxis(im, a, -1)], axis=-1)
-            B = np.concatenate([C.T, -S.T], axis=0)
-            out = _mm(A, B, cfg)
-            re, im = np.moveaxis(out, -1, a), None
-        else:
-            C, S = dft_matrix(n, tuple(int(k) for k in idx), +1, cfg.input_fmt, key)
-            r, i_ = _apply(np.moveaxis(re, a, -1), np.moveaxis(im, a, -1), np.ascontiguousarray(C.T), np.ascontiguousarray(S.T), cfg)
-            re, im = np.moveaxis(r, -1, a), np.moveaxis(i_, -1, a)
-    re, im = _finish(re, im, cfg, _total_factor(norm, math.prod(shape), True))
+    re, im = dft_inverse_components(arr.real.astype(np.float64), arr.imag.astype(np.float64), shape, idxs, cfg,
+                                    NUMPY, ax, real=real, norm=norm)
     if im is None:
         return re
     out = np.empty(re.shape, dtype=np.complex128)

@@ -53,11 +53,11 @@ def fft_pow2(z: np.ndarray, be: Backend, sign: int, label: str = "fft") -> np.nd
     while L <= n:
         be.stage(f"{label}.stage{stage}")
         h = L // 2
-        blocks = z.reshape(lead + (n // L, 2, h))
+        blocks = z.reshape(tuple(lead) + (n // L, 2, h))
         top, bottom = blocks[..., 0, :], blocks[..., 1, :]
         c, d = twiddles(L, sign, be.config.const_fmt)
         t = be.cmul(bottom, c, d)
-        z = be.add(np.stack([top, top], axis=-2), np.stack([t, be.neg(t)], axis=-2)).reshape(lead + (n,))
+        z = be.add(be.xp.stack([top, top], axis=-2), be.xp.stack([t, be.neg(t)], axis=-2)).reshape(tuple(lead) + (n,))
         L *= 2
         stage += 1
     return z

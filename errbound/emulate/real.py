@@ -39,17 +39,17 @@ def rfft_last(x: np.ndarray, be: Backend, label: str = "rfft") -> np.ndarray:
     returns a complex component array (2, ..., n//2+1)."""
     n = x.shape[-1]
     if n % 2 == 1:
-        z = np.stack([x, be.zeros(x.shape)])
+        z = be.xp.stack([x, be.zeros(tuple(x.shape))])
         return fft_any(z, be, -1, label)[..., : n // 2 + 1]
     N = n // 2
-    z = np.stack([x[..., 0::2], x[..., 1::2]])
+    z = be.xp.stack([x[..., 0::2], x[..., 1::2]])
     Z = fft_any(z, be, -1, label)
     Ar, Ai, Br, Bi = real_split(n, False, be.config.const_fmt)
     be.stage(f"{label}.split")
     k = np.arange(N + 1)
     Zk = Z[..., k % N]
     Zc = be.conj(Z[..., (N - k) % N])
-    t = be.cmul(np.stack([Zk, Zc], axis=1), *_pair_consts(Ar, Br, Ai, Bi, Zk.ndim - 2))
+    t = be.cmul(be.xp.stack([Zk, Zc], axis=1), *_pair_consts(Ar, Br, Ai, Bi, Zk.ndim - 2))
     return be.add(t[:, 0], t[:, 1])
 
 
@@ -67,14 +67,14 @@ def irfft_last(X: np.ndarray, n: int, be: Backend, label: str = "irfft") -> np.n
     if have >= nb:
         X = X[..., :nb]
     else:
-        X = np.concatenate([X, be.zeros(X.shape[:-1] + (nb - have,))], axis=-1)
-    X = X.copy()
-    X[1, ..., 0] = be.zeros(X[1, ..., 0].shape)
+        X = be.xp.concatenate([X, be.zeros(tuple(X.shape[:-1]) + (nb - have,))], axis=-1)
+    X = be.copy(X)
+    X[1, ..., 0] = be.zeros(tuple(X[1, ..., 0].shape))
     if n % 2 == 0:
-        X[1, ..., n // 2] = be.zeros(X[1, ..., n // 2].shape)
+        X[1, ..., n // 2] = be.zeros(tuple(X[1, ..., n // 2].shape))
     if n % 2 == 1:
-        tail = be.conj(X[..., 1:][..., ::-1])  # bins n-k = conj(X_k), k = n//2..1
-        full = np.concatenate([X, tail], axis=-1)
+        tail = be.conj(be.flip_last(X[..., 1:]))  # bins n-k = conj(X_k), k = n//2..1
+        full = be.xp.concatenate([X, tail], axis=-1)
         return fft_any(full, be, +1, label)[0]
     N = n // 2
     Ar, Ai, Br, Bi = real_split(n, True, be.config.const_fmt)
@@ -82,8 +82,8 @@ def irfft_last(X: np.ndarray, n: int, be: Backend, label: str = "irfft") -> np.n
     k = np.arange(N)
     Xk = X[..., k]
     Xc = be.conj(X[..., N - k])
-    t = be.cmul(np.stack([Xk, Xc], axis=1), *_pair_consts(Ar[:N], Br[:N], Ai[:N], Bi[:N], Xk.ndim - 2))
+    t = be.cmul(be.xp.stack([Xk, Xc], axis=1), *_pair_consts(Ar[:N], Br[:N], Ai[:N], Bi[:N], Xk.ndim - 2))
     Zp = be.add(t[:, 0], t[:, 1])
     z = fft_any(Zp, be, +1, label)
-    out = np.stack([z[0], z[1]], axis=-1)
-    return out.reshape(out.shape[:-2] + (n,))
+    out = be.xp.stack([z[0], z[1]], axis=-1)
+    return out.reshape(tuple(out.shape[:-2]) + (n,))

@@ -148,51 +148,79 @@ def run_transform(kind: str, arr: np.ndarray, be: Backend, ax: tuple[int, ...], 
     """Run ``kind`` on validated data with backend ``be``; returns a component array (complex
     output: leading axis 2 = real, imaginary) in the user's axis layout."""
     inverse = kind in ("ifft", "ifftn", "irfft", "irfftn")
+    if kind in ("rfft", "rfftn"):
+        return rfftn_components(arr, be, ax, norm, lengths)
+    comps = np.stack([arr.real, arr.imag]) if np.iscomplexobj(arr) else np.stack([arr, np.zeros_like(arr)])
+    if kind in ("irfft", "irfftn"):
+        return irfftn_components(comps, be, ax, norm, lengths)
     sign = +1 if inverse else -1
-    m = math.prod(lengths)
+    post, pre_e = _post_and_pre(be, norm, math.prod(lengths), inverse)
+    be.stage("cast")
+    z = be.cast(comps)
+    z = _prescale(z, be, pre_e)
+    for a in ax[::-1]:
+        z = _fft_axis(z, be, a, sign, inverse)
+    return _scale(z, be, post, "normalize")
+
+
+def _post_and_pre(be: Backend, norm: str, m: int, inverse: bool) -> tuple[mpmath.mpf | None, int]:
     factor = _norm_factor(norm, m, inverse)
-    post = factor
-    pre_e = 0
     if be.config.scaling == "prescale" and factor is not None:
         pre_e, post = _split_prescale(factor)
+        return post, pre_e
+    return factor, 0
 
+
+def _prescale(z, be: Backend, pre_e: int):  # type: ignore[no-untyped-def]
+    if not pre_e:
+        return z
+    be.stage("prescale")
+    return be.scale(z, 2.0**-pre_e)
+
+
+def _fft_axis(z, be: Backend, a: int, sign: int, inverse: bool):  # type: ignore[no-untyped-def]
+    """Complex transform of the component array ``z`` (2, ...) along data axis ``a``."""
+    zz = be.xp.moveaxis(z, a + 1, -1)
+    zz = fft_any(zz, be, sign, label=f"{'ifft' if inverse else 'fft'}[axis {a}]")
+    return be.xp.moveaxis(zz, -1, a + 1)
+
+
+def rfftn_components(x, be: Backend, ax: tuple[int, ...], norm: str, lengths: list[int]):  # type: ignore[no-untyped-def]
+    """Emulated ``rfftn`` of real data ``x`` (numpy or the backend's array type) over ``ax``: cast, real
+    transform along ``ax[-1]``, complex ones along ``ax[-2], ax[-3], ...``, then the normalization. Returns a
+    component array ``(2, ...)`` in the backend's array type (any backend: numpy or torch)."""
+    post, pre_e = _post_and_pre(be, norm, math.prod(lengths), False)
     be.stage("cast")
-    if kind in ("rfft", "rfftn"):
-        data = be.cast(arr)
-        if pre_e:
-            be.stage("prescale")
-            data = be.scale(data, 2.0**-pre_e)
-        data = np.moveaxis(data, ax[-1], -1)
-        z = rfft_last(data, be, label=f"rfft[axis {ax[-1]}]")
-        z = np.moveaxis(z, -1, ax[-1] + 1)
-        rest = ax[:-1][::-1]
-    else:
-        z = be.cast(np.stack([arr.real, arr.imag]) if np.iscomplexobj(arr) else np.stack([arr, np.zeros_like(arr)]))
-        if pre_e:
-            be.stage("prescale")
-            z = be.scale(z, 2.0**-pre_e)
-        if kind in ("irfft", "irfftn"):
-            rest = ax[:-1]
-            for a, ln in zip(ax[:-1], lengths[:-1]):  # numpy's s: crop or zero-pad the complex axes
-                have = z.shape[a + 1]
-                if have > ln:
-                    z = np.take(z, np.arange(ln), axis=a + 1)
-                elif have < ln:
-                    pad_shape = list(z.shape)
-                    pad_shape[a + 1] = ln - have
-                    z = np.concatenate([z, be.zeros(tuple(pad_shape))], axis=a + 1)
-        else:
-            rest = ax[::-1]
-    for a in rest:
-        zz = np.moveaxis(z, a + 1, -1)
-        zz = fft_any(zz, be, sign, label=f"{'ifft' if inverse else 'fft'}[axis {a}]")
-        z = np.moveaxis(zz, -1, a + 1)
-    if kind in ("irfft", "irfftn"):
-        a = ax[-1]
-        zz = np.moveaxis(z, a + 1, -1)
-        out = irfft_last(zz, lengths[-1], be, label=f"irfft[axis {a}]")
-        z = np.moveaxis(out, -1, a)
+    data = _prescale(be.cast(x), be, pre_e)
+    data = be.xp.moveaxis(data, ax[-1], -1)
+    z = rfft_last(data, be, label=f"rfft[axis {ax[-1]}]")
+    z = be.xp.moveaxis(z, -1, ax[-1] + 1)
+    for a in ax[:-1][::-1]:
+        z = _fft_axis(z, be, a, -1, False)
     return _scale(z, be, post, "normalize")
+
+
+def irfftn_components(comps, be: Backend, ax: tuple[int, ...], norm: str, lengths: list[int]):  # type: ignore[no-untyped-def]
+    """Emulated ``irfftn`` of the complex component array ``comps`` ``(2, ...)``: numpy's ``s`` handling of
+    the complex axes (crop or zero-pad), complex inverses along ``ax[0], ..., ax[-2]``, the real inverse along
+    ``ax[-1]`` last, then the normalization. Returns real data in the backend's array type."""
+    post, pre_e = _post_and_pre(be, norm, math.prod(lengths), True)
+    be.stage("cast")
+    z = _prescale(be.cast(comps), be, pre_e)
+    for a, ln in zip(ax[:-1], lengths[:-1]):  # numpy's s: crop or zero-pad the complex axes
+        have = z.shape[a + 1]
+        if have > ln:
+            z = be.xp.moveaxis(be.xp.moveaxis(z, a + 1, -1)[..., :ln], -1, a + 1)
+        elif have < ln:
+            pad_shape = list(z.shape)
+            pad_shape[a + 1] = ln - have
+            z = be.xp.concatenate([z, be.zeros(tuple(pad_shape))], axis=a + 1)
+    for a in ax[:-1]:
+        z = _fft_axis(z, be, a, +1, True)
+    a = ax[-1]
+    zz = be.xp.moveaxis(z, a + 1, -1)
+    out = irfft_last(zz, lengths[-1], be, label=f"irfft[axis {a}]")
+    return _scale(be.xp.moveaxis(out, -1, a), be, post, "normalize")
 
 
 def _to_complex(z: np.ndarray) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Public API (re-exported from the private-ish modules of this package):
 
-* precision policies: :class:`PrecisionPolicy`, :class:`Stabilizer`, :func:`parse_precision`,
-  :func:`parse_schedule`;
+* precision policies live in :mod:`errbound.policy` (one vocabulary for the emulator, the advisor and the
+  trainer): :class:`~errbound.policy.Policy`, :func:`~errbound.policy.parse_policy`, re-exported here;
 * layers: :class:`SpectralConv` (``fft`` and ``dft`` backends), contraction helpers in
   :mod:`errbound.train.contraction`;
 * models: :class:`FNOConfig`, :class:`FNO`;
@@ -23,11 +23,11 @@ except ImportError as _exc:  # pragma: no cover - exercised only without torch
 
     raise MissingDependencyError("torch", "train") from _exc
 
-from errbound.train.precision import (
+from errbound.policy import (
     PRECISION_NAMES as PRECISION_NAMES,
-    PrecisionPolicy as PrecisionPolicy,
+    Policy as Policy,
     Stabilizer as Stabilizer,
-    parse_precision as parse_precision,
+    parse_policy as parse_policy,
     parse_schedule as parse_schedule,
 )
 from errbound.train.spectral import SpectralConv as SpectralConv
@@ -38,9 +38,9 @@ from errbound.train.bench import BenchConfig as BenchConfig, bench_step as bench
 
 __all__ = [
     "PRECISION_NAMES",
-    "PrecisionPolicy",
+    "Policy",
     "Stabilizer",
-    "parse_precision",
+    "parse_policy",
     "parse_schedule",
     "SpectralConv",
     "FNO",

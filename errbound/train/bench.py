@@ -22,7 +22,7 @@ import torch
 from errbound.errors import ErrboundError
 from errbound.train.losses import LpLoss
 from errbound.train.models import FNO, FNOConfig
-from errbound.train.precision import PrecisionPolicy
+from errbound.policy import Policy
 from errbound.train.spectral import check_supported
 
 __all__ = ["BenchConfig", "bench_step", "bench_neuralop", "neuralop_available"]
@@ -31,7 +31,7 @@ __all__ = ["BenchConfig", "bench_step", "bench_neuralop", "neuralop_available"]
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BenchConfig:
     res: int
-    policy: PrecisionPolicy
+    policy: Policy
     backend: Literal["fft", "dft"] = "dft"
     batch: int = 16
     hidden: int = 64
@@ -144,9 +144,9 @@ def bench_neuralop(cfg: BenchConfig) -> dict[str, Any]:
     from neuralop.models import FNO as NeuralopFNO
 
     device = torch.device(cfg.device)
-    block = cfg.policy.block
+    block = cfg.policy.mode
     row = _row(cfg, "neuraloperator", cfg.policy.name)
-    if cfg.policy.half_dtype != "fp16" and block != "full":
+    if cfg.policy.low_name not in (None, "fp16") and block != "full":
         row["error"] = "neuraloperator's half modes are fp16 only"
         return row
     _release(device)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from errbound.errors import ErrboundError
-from errbound.train.precision import FULL, PrecisionPolicy
+from errbound.policy import FULL, Policy
 from errbound.train.spectral import BACKENDS, SpectralConv
 
 __all__ = ["FNOConfig", "FNO"]
@@ -27,7 +27,7 @@ __all__ = ["FNOConfig", "FNO"]
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FNOConfig:
-    """Everything that defines an FNO architecture (precision is separate: a :class:`PrecisionPolicy`).
+    """Everything that defines an FNO architecture (precision is separate: a :class:`Policy`).
 
     ``modes`` has one entry per spatial axis (its length is the dimension, 1 to 3). ``padding`` zero-pads
     each spatial axis on the right by that many points inside the model (for non-periodic problems such
@@ -117,7 +117,7 @@ class _MLP(nn.Sequential):
 class FNO(nn.Module):
     """FNO built from an :class:`FNOConfig`; ``policy`` is the spectral blocks' precision policy."""
 
-    def __init__(self, config: FNOConfig, policy: PrecisionPolicy = FULL) -> None:
+    def __init__(self, config: FNOConfig, policy: Policy = FULL) -> None:
         super().__init__()
         if not isinstance(config, FNOConfig):
             raise ErrboundError(f"FNO needs an FNOConfig, got {type(config).__name__}")
@@ -138,13 +138,13 @@ class FNO(nn.Module):
         self.projection = _MLP(c.hidden, max(1, round(c.projection_ratio * c.hidden)), c.out_channels, d)
 
     @property
-    def policy(self) -> PrecisionPolicy:
+    def policy(self) -> Policy:
         return self.spectral[0].policy
 
-    def set_policy(self, policy: PrecisionPolicy) -> None:
+    def set_policy(self, policy: Policy) -> None:
         """Switch every spectral block to ``policy`` (used by precision schedules and fallbacks)."""
-        if not isinstance(policy, PrecisionPolicy):
-            raise ErrboundError(f"policy must be a PrecisionPolicy, got {policy!r}")
+        if not isinstance(policy, Policy):
+            raise ErrboundError(f"policy must be a Policy, got {policy!r}")
         for layer in self.spectral:
             layer.policy = policy
 

@@ -38,7 +38,7 @@ from errbound.progress import progress
 from errbound.results import atomic_path
 from errbound.train.losses import H1Loss, LpLoss
 from errbound.train.models import FNO, FNOConfig
-from errbound.train.precision import FULL, SAFER, PrecisionPolicy
+from errbound.policy import FULL, Policy, safer_policy
 from errbound.train.spectral import check_supported
 
 __all__ = ["TrainConfig", "Trainer", "TrainResult", "NormalizedModel", "resolve_device", "CHECKPOINT_NAME"]
@@ -60,7 +60,7 @@ class TrainConfig:
     step_size: int = 50
     gamma: float = 0.5
     loss: Literal["l2", "h1"] = "l2"
-    schedule: tuple[tuple[int, PrecisionPolicy], ...] = ((0, FULL),)
+    schedule: tuple[tuple[int, Policy], ...] = ((0, FULL),)
     fallback_after: int | None = None
     grad_clip: float | None = None
     eval_every: int = 1
@@ -84,8 +84,8 @@ class TrainConfig:
         if self.loss not in ("l2", "h1"):
             raise ErrboundError(f"unknown loss {self.loss!r}; choose 'l2' or 'h1'")
         sched = tuple((int(e), p) for e, p in self.schedule)
-        if not sched or sched[0][0] != 0 or any(not isinstance(p, PrecisionPolicy) for _, p in sched):
-            raise ErrboundError("schedule must be ((0, policy), (epoch, policy), ...) with PrecisionPolicy objects")
+        if not sched or sched[0][0] != 0 or any(not isinstance(p, Policy) for _, p in sched):
+            raise ErrboundError("schedule must be ((0, policy), (epoch, policy), ...) with Policy objects")
         if any(b <= a for (a, _), (b, _) in zip(sched, sched[1:])):
             raise ErrboundError(f"schedule epochs must increase strictly, got {[e for e, _ in sched]}")
         object.__setattr__(self, "schedule", sched)
@@ -94,7 +94,7 @@ class TrainConfig:
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ErrboundError(f"grad_clip must be None or positive, got {self.grad_clip!r}")
 
-    def policy_at(self, epoch: int) -> PrecisionPolicy:
+    def policy_at(self, epoch: int) -> Policy:
         policy = self.schedule[0][1]
         for start, p in self.schedule:
             if start <= epoch:
@@ -175,14 +175,17 @@ def _dist() -> tuple[int, int]:
     return 0, 1
 
 
-def _policy_to_dict(p: PrecisionPolicy) -> dict[str, Any]:
-    return dataclasses.asdict(p)
+def _policy_to_dict(p: Policy) -> dict[str, Any]:
+    return {"precision": p.name, "backend": p.backend}
 
 
-def _policy_from_dict(d: Mapping[str, Any]) -> PrecisionPolicy:
-    from errbound.train.precision import Stabilizer
+def _policy_from_dict(d: Mapping[str, Any]) -> Policy:
+    from errbound.policy import parse_policy
 
-    return PrecisionPolicy(block=d["block"], half_dtype=d["half_dtype"], stabilizer=Stabilizer(**d["stabilizer"]))
+    if "precision" not in d:
+        raise ErrboundError("the checkpoint's precision policy is from an older errbound (no 'precision' name); "
+                            "start a new run without --resume")
+    return parse_policy(d["precision"], d.get("backend", "fft"))
 
 
 class Trainer:
@@ -332,7 +335,7 @@ class Trainer:
         p = self.policy
         return torch.autocast(self.device.type, dtype=p.torch_half_dtype if p.autocast else None, enabled=p.autocast)
 
-    def _set_policy(self, policy: PrecisionPolicy) -> None:
+    def _set_policy(self, policy: Policy) -> None:
         self.policy = policy
         self.net.model.set_policy(policy)
         self._events_since_switch = 0
@@ -369,7 +372,7 @@ class Trainer:
             self._events_since_switch += 1
             n = self.config.fallback_after
             if n is not None and self._events_since_switch >= n and self.policy != FULL:
-                safer = SAFER(self.policy)
+                safer = safer_policy(self.policy)
                 print(f"errbound train: {self._events_since_switch} non-finite steps in precision "
                       f"{self.policy.name!r}; falling back to {safer.name!r}", file=sys.stderr)
                 self._set_policy(safer)
