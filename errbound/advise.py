@@ -17,16 +17,22 @@
    ``discretization_err`` is the subsampling estimate when available (it measures the data directly), else
    the tail estimate; both are reported. Both are medians over the analysed samples.
 
-2. **The precision error** of the spectral block for each candidate format and preset (``full``, ``mixed``,
-   ``half``, ``dft-half``, ``dft-bf16`` of :mod:`errbound.spectral_block`), emulated on a sample of the data
-   with every operation rounded as the hardware would: relative L2 error of the block output against the
-   float64 block, worst sample. Weights: i.i.d. complex normal (:func:`errbound.spectral_block.random_weights`),
-   a stand-in for trained weights (the error is relative, so their scale cancels).
+2. **The precision error** of the spectral block for each candidate, a :class:`errbound.policy.Policy` named
+   in the trainer's vocabulary (``precision`` and ``backend``: ``full``; per format ``mixed-<f>``, ``half-<f>``
+   with the ``fft`` backend and ``half-<f>`` with the ``dft`` backend; 8-bit formats ``half-<f>`` with ``dft``
+   only), computed on the first ``n_samples`` samples by :func:`errbound.precision.block_error` with the torch
+   engine (the trainer's own layer: bit for bit the emulator for every reduced-precision block, torch's kernels
+   for ``full``) when torch is installed and the policy is one it runs, else by the numpy emulator (the
+   candidate's ``engine``): ``prec_err`` is the normwise relative L2 error of the block output against the
+   float64 block, i.e. ``layer_err_rel`` of ``errbound precision --data F --precision P --backend B`` with the
+   same modes, seed and samples. Weights: :func:`errbound.modes.random_weights` (seed), a stand-in for trained
+   weights (the error is relative, so their scale cancels).
 
-3. **Overflow**: does the emulated block (no stabilizer) produce inf/NaN? If so, the fix is the exact
-   power-of-two pre-scale (:func:`errbound.emulate.optimal_prescale_exponent`; the block is linear, so the
-   function is unchanged), checked by re-running the emulation; tanh is the fallback when pre-scaling cannot
-   avoid overflow. The reported ``prec_err`` is that of the fixed block.
+3. **Overflow**: does the block without a stabilizer (``+none``) produce inf/NaN (``overflow``)? If so, the fix
+   is the exact power-of-two pre-scale of the ``pow2`` stabilizer (:func:`errbound.block.pow2_exponent`; the
+   block is linear, so the function is unchanged), checked by re-running the block; tanh is the fallback when
+   pre-scaling cannot avoid overflow. The candidate's ``precision`` carries the stabilizer that ran (fp16 blocks
+   default to ``pow2`` anyway) and ``prec_err`` is that block's error.
 
 A candidate is ``ok`` when its (fixed) block is finite and ``prec_err <= tolerance * discretization_err``.
 With ``target_error`` (the relative test error the user expects from the model in full precision) each
@@ -36,10 +42,11 @@ candidate also gets the accuracy criterion: ``predicted_gap = sqrt(1 + (prec_err
 criterion is sufficient whenever the model's error is at least the data's discretization error; the
 accuracy criterion is the sharper one when the model's error is known (``errbound validate`` compares both).
 The recommendation is the cheapest ``ok`` candidate that ``errbound train`` runs natively (cost: storage bits,
-then matrix-product DFT < FFT half < mixed < full, then the smaller error), with the exact flags to pass.
-The fp8 ``dft-half`` candidates are ``trainable`` (the trainer's emulated 8-bit block, ``half-fp8e4m3fn`` /
-``half-fp8e5m2``, computes the same arithmetic) but never ``recommendable``: the emulation is slower than a
-16-bit block; it exists so that ``errbound validate`` can check fp8 verdicts against training.
+then matrix-product DFT < FFT half < mixed < full, then the smaller error), with the exact flags to pass,
+built from the policy. The 8-bit candidates (``half-fp8e4m3fn``: the saturating E4M3FN of torch's float8 cast;
+``half-fp8e5m2``) are ``trainable`` but never ``recommendable``: their emulation is slower than a 16-bit block;
+they exist so that ``errbound validate`` can check fp8 verdicts against training. Formats the trainer has no
+dtype for (e.g. fp8_e4m3, tf32, custom) are emulated and reported, never trainable.
 Caveat: the advisor analyses the data as given; inside a trained network the block sees hidden activations
 after the lifting layer and the trainer's input normalisation, so the fp16 overflow risk there is handled
 at run time by the trainer's ``pow2`` stabilizer (its default for fp16), which this check motivates.
@@ -57,25 +64,25 @@ import numpy as np
 
 from errbound.errors import ErrboundError
 
-__all__ = ["Candidate", "Advice", "advise", "load_data", "estimate_discretization_error", "DEFAULT_MODES",
-           "PRESET_COST", "storage_bits", "predicted_gap"]
+__all__ = ["Candidate", "Advice", "advise", "load_data", "estimate_discretization_error", "storage_bits",
+           "predicted_gap", "candidate_policies"]
 
-#: Default modes per axis (``errbound train`` defaults), by dimension.
-DEFAULT_MODES = {1: 32, 2: 24, 3: 16}
-#: Relative cost rank of the presets (lower is cheaper on a GPU; NOTES.md s3, issue 6 probe numbers).
-PRESET_COST = {"dft-half": 0, "dft-bf16": 0, "half": 1, "mixed": 2, "full": 3}
-_TRAINABLE_LOW = ("fp16", "bf16")
-#: 8-bit formats the trainer can run as an *emulated* block (``dft-half`` only); never recommended, since the
-#: emulation is slower than a native 16-bit block, but trainable so that ``errbound validate`` can check them.
-_EMULATED_TRAINABLE = {"fp8_e4m3fn": "fp8e4m3fn", "fp8_e5m2": "fp8e5m2"}
+#: trainer low-format name of each advisor format (errbound format names; E4M3FN maps to the trainer's
+#: saturating variant, the one torch's float8 cast computes)
+_TRAINER_NAME = {"fp16": "fp16", "bf16": "bf16", "fp8_e4m3fn": "fp8e4m3fn", "fp8_e5m2": "fp8e5m2"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Candidate:
-    """One format x preset: its emulated precision error, overflow risk and fix, verdict and train flags."""
+    """One policy: its precision error, overflow risk and fix, verdict and train flags.
+
+    ``precision``/``backend``: the names ``errbound train`` accepts (stabilizer included); ``format``: the low
+    format (``fp32`` for ``full``); ``engine``: which engine computed ``prec_err``."""
 
     format: str
-    preset: str
+    precision: str
+    backend: str
+    engine: str
     prec_err: float
     overflow: bool
     fix: dict[str, Any] | None
@@ -226,68 +233,68 @@ def estimate_discretization_error(x: np.ndarray, modes: int) -> dict[str, Any]:
             "retained_per_axis": modes}
 
 
-# ---- precision ---------------------------------------------------------------------------------------------------
+# ---- precision ----------------------------------------------------------------------------------------------
 def _is_pow2(n: int) -> bool:
     return n >= 1 and n & (n - 1) == 0
 
 
-def _train_flags(fmt: str, preset: str, grid: Sequence[int], modes: int) -> list[str] | None:
-    """The ``errbound train`` flags realising this candidate, or None when the trainer has no such mode."""
-    pow2 = all(_is_pow2(n) for n in grid)
-    m = ["--modes", str(modes)]
-    if preset == "full":
-        return ["--precision", "full", "--backend", "fft", *m] if fmt == "fp32" else None
-    if fmt in _EMULATED_TRAINABLE:
-        return ["--precision", f"half-{_EMULATED_TRAINABLE[fmt]}", "--backend", "dft", *m] if preset == "dft-half" else None
-    if fmt not in _TRAINABLE_LOW:
-        return None
-    suffix = "" if fmt == "fp16" else "-bf16"
-    if preset in ("dft-half", "dft-bf16"):
-        return ["--precision", f"half{suffix}", "--backend", "dft", *m]
-    backend = "fft" if (pow2 or fmt != "fp16") else "dft"
-    return ["--precision", f"{preset}{suffix}", "--backend", backend, *m]
+def candidate_policies(formats: Sequence[str]) -> list[tuple[str, Any]]:
+    """(format name, Policy) for ``full`` and, per format, ``mixed``, ``half`` (fft) and ``half`` (dft); 8-bit
+    formats ``half`` (dft) only. Trainer formats use the trainer's names; others are emulator-only policies."""
+    from errbound.formats import get_format
+    from errbound.policy import make_policy
+
+    out: list[tuple[str, Any]] = [("fp32", make_policy("full"))]
+    for name in formats:
+        fmt = get_format(name)
+        if fmt.name in ("fp32", "fp64"):
+            continue
+        low = _TRAINER_NAME.get(fmt.name, fmt.name)
+        if fmt.t <= 4:  # 8-bit: the matrix-product block only (as the trainer computes it)
+            out.append((fmt.name, make_policy("half", low, backend="dft")))
+            continue
+        out.append((fmt.name, make_policy("mixed", low)))
+        out.append((fmt.name, make_policy("half", low)))
+        out.append((fmt.name, make_policy("half", low, backend="dft")))
+    seen, uniq = set(), []
+    for f, p in out:
+        if (p.name, p.backend) not in seen:
+            seen.add((p.name, p.backend))
+            uniq.append((f, p))
+    return uniq
 
 
-def _block_error(x: np.ndarray, weights: np.ndarray, k: int, policy) -> tuple[float, bool, int]:
-    """(worst relative L2 error over samples, overflow flag, prescale exponent) of the emulated block."""
+def _trainable(policy, grid: Sequence[int]) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``errbound train`` runs ``policy`` at ``grid`` (its low format has a trainer name, and an fp16
+    FFT needs power-of-two sizes)."""
+    if policy.mode == "custom" or (policy.low_name is not None and policy.low_name not in ("fp16", "bf16",
+                                                                                         "fp8e4m3fn", "fp8e5m2")):
+        return False
+    return not (policy.backend == "fft" and policy.block_half and policy.uses_fp16
+                and not all(_is_pow2(int(n)) for n in grid))
+
+
+def _engine_for(policy, trainable: bool) -> str:  # type: ignore[no-untyped-def]
+    """The torch engine (the trainer's own layer) when torch is installed and the policy is trainable."""
+    if not trainable:
+        return "emulator"
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return "emulator"
+    return "torch"
+
+
+def _block_error(x: np.ndarray, weights: np.ndarray, modes: int, policy, engine: str) -> tuple[float, bool, int]:  # type: ignore[no-untyped-def]
+    """(relative L2 error of the block output over the samples, overflow flag, pre-scale exponent)."""
+    from errbound.precision import block_error
     from errbound.spectral_block import SpectralBlock
 
-    block = SpectralBlock(weights, k, policy)
+    block = SpectralBlock(weights, [modes] * (x.ndim - 2), policy)
     with np.errstate(over="ignore", invalid="ignore"):
-        res = block.run(x)
-        ref, _ = block.reference(x)
-    out = res.output
-    finite = bool(np.all(np.isfinite(out))) and not res.overflow
-    if not finite:
-        return math.inf, True, int(res.prescale_exp)
-    axes = tuple(range(1, out.ndim))
-    num = np.sqrt(np.sum((out - ref) ** 2, axis=axes))
-    den = np.sqrt(np.sum(ref ** 2, axis=axes))
-    rel = num / np.where(den > 0, den, np.inf)
-    return float(np.max(rel)), False, int(res.prescale_exp)
-
-
-def _candidates(formats: Sequence[str]) -> list[tuple[str, str]]:
-    from errbound.formats import get_format
-
-    out: list[tuple[str, str]] = [("fp32", "full")]
-    for name in formats:
-        fmt = get_format(name).name
-        if fmt in ("fp32", "fp64"):
-            continue
-        if fmt == "tf32":
-            out.append((fmt, "mixed"))
-            out.append((fmt, "half"))
-            continue
-        out.append((fmt, "mixed"))
-        out.append((fmt, "half"))
-        out.append((fmt, "dft-bf16" if fmt == "bf16" else "dft-half"))
-    seen, uniq = set(), []
-    for c in out:
-        if c not in seen:
-            seen.add(c)
-            uniq.append(c)
-    return uniq
+        row = block_error(x, block, certify=False, engine=engine)
+    err = float(row["layer_err_rel"]) if not row["overflow"] else math.inf
+    return err, bool(row["overflow"]), int(row["prescale_exp"])
 
 
 def predicted_gap(prec_err: float, model_error: float) -> float:
@@ -308,12 +315,12 @@ def predicted_gap(prec_err: float, model_error: float) -> float:
 def _pick(cands: list[Candidate], accept, what: str) -> dict[str, Any]:
     chosen = next((c for c in cands if accept(c) and c.recommendable), None)
     if chosen is None:
-        chosen = next(c for c in cands if c.preset == "full")
+        chosen = next(c for c in cands if c.precision == "full")
         reason = f"no reduced-precision candidate meets {what}; train in full precision"
     else:
         reason = f"cheapest natively trainable candidate with {what}"
-    return {"format": chosen.format, "preset": chosen.preset, "prec_err": chosen.prec_err,
-            "train_flags": chosen.train_flags, "reason": reason}
+    return {"format": chosen.format, "precision": chosen.precision, "backend": chosen.backend,
+            "prec_err": chosen.prec_err, "train_flags": chosen.train_flags, "reason": reason}
 
 
 def advise(
@@ -337,8 +344,7 @@ def advise(
     write the full ``errbound train`` command when it follows the ``{name}_train_{res}.pt`` layout.
     """
     from errbound.formats import get_format
-    from errbound.spectral_block import preset as make_preset
-    from errbound.spectral_block import random_weights
+    from errbound.modes import default_modes, random_weights
 
     x = check_samples(data)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
@@ -360,48 +366,48 @@ def advise(
     grid = tuple(int(n) for n in x.shape[1:])
     d = len(grid)
     if modes is None:
-        modes = min(DEFAULT_MODES[d], min(grid) // 2)
+        modes = default_modes(d, grid)
     if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or modes < 2:
         raise ErrboundError(f"modes must be an integer >= 2 (modes per axis, as for errbound train), got {modes!r}")
     modes = int(modes)
-    k = modes // 2  # SpectralBlock layout: 0..k-1 and n-k..n-1 (2k = modes per axis)
-    if min(grid) < 2 * k or modes > min(grid):
+    if modes > 2 * (min(grid) // 2):
         raise ErrboundError(
             f"{modes} modes per axis need at least {modes} grid points per axis, the data has {grid}; "
-            f"pass --modes <= {min(grid)}"
+            f"pass --modes <= {2 * (min(grid) // 2)}"
         )
     disc = estimate_discretization_error(x, modes)
     disc_err = disc["value"]
     sample = x[:n_samples][:, None]  # (n, C=1, *grid)
-    weights = random_weights(1, 1, [k] * d, seed=seed)
+    weights = random_weights(1, 1, [modes] * d, seed=seed)
     limit = tolerance * disc_err
     cands: list[Candidate] = []
-    for fmt, name in _candidates([f.strip() for f in formats]):
-        low = None if name in ("full", "dft-bf16") else fmt
-        policy = make_preset(name, low)
-        err, overflow, _ = _block_error(sample, weights, k, policy)
+    for fmt, policy in candidate_policies([f.strip() for f in formats]):
+        trainable = _trainable(policy, grid)
+        engine = _engine_for(policy, trainable)
+        _, overflow, _ = _block_error(sample, weights, modes, policy.with_stabilizer("none"), engine)
         fix = None
+        chosen = policy
         if overflow:
-            fixed_err, still, e = _block_error(sample, weights, k, policy.with_stabilizer("prescale"))
-            fix = {"kind": "prescale", "exponent": e, "removes_overflow": not still}
+            chosen = policy.with_stabilizer("pow2")
+            _, still, e = _block_error(sample, weights, modes, chosen, engine)
+            fix = {"kind": "pow2", "exponent": e, "removes_overflow": not still}
             if still:
-                fixed_err, still_t, _ = _block_error(sample, weights, k, policy.with_stabilizer("tanh"))
+                chosen = policy.with_stabilizer("tanh")
+                _, still_t, _ = _block_error(sample, weights, modes, chosen, engine)
                 fix = {"kind": "tanh", "exponent": None, "removes_overflow": not still_t,
                        "note": "tanh changes the function; prec_err is against the tanh-stabilized float64 block"}
-            err = fixed_err
+        err, _, _ = _block_error(sample, weights, modes, chosen, engine)
         ok = bool(math.isfinite(err) and err <= limit)
-        flags = _train_flags(fmt, name, grid, modes)
-        if flags is not None and fix is not None and fix["kind"] == "tanh" and fix["removes_overflow"]:
-            flags = [f + "+tanh" if i > 0 and flags[i - 1] == "--precision" else f for i, f in enumerate(flags)]
-        elif flags is not None and fmt == "fp16" and name in ("half", "mixed"):
-            flags = [f + "+pow2" if i > 0 and flags[i - 1] == "--precision" else f for i, f in enumerate(flags)]
-        cost = (PRESET_COST[name] == 3, storage_bits(fmt), PRESET_COST[name], err)
+        flags = (["--precision", chosen.name, "--backend", chosen.backend, "--modes", str(modes)]
+                 if trainable else None)
+        rank = {("half", "dft"): 0, ("half", "fft"): 1, ("mixed", "fft"): 2, ("mixed", "dft"): 2}.get(
+            (chosen.mode, chosen.backend), 3)
+        cost = (rank == 3, storage_bits(fmt), rank, err)
         gap = None if target_error is None else predicted_gap(err, float(target_error))
-        cands.append(Candidate(format=fmt, preset=name, prec_err=err, overflow=overflow, fix=fix, ok=ok,
-                               trainable=flags is not None,
-                               recommendable=flags is not None and fmt not in _EMULATED_TRAINABLE,
-                               train_flags=flags, cost=cost, predicted_gap=gap,
-                               ok_for_target=None if gap is None else bool(gap <= tolerance)))
+        cands.append(Candidate(format=fmt, precision=chosen.name, backend=chosen.backend, engine=engine,
+                               prec_err=err, overflow=overflow, fix=fix, ok=ok, trainable=trainable,
+                               recommendable=trainable and not chosen.fp8_block, train_flags=flags, cost=cost,
+                               predicted_gap=gap, ok_for_target=None if gap is None else bool(gap <= tolerance)))
     cands.sort(key=lambda c: c.cost)
     recommended = _pick(cands, lambda c: c.ok,
                         f"prec_err <= {tolerance:g} x discretization_err {disc_err:.3g}")

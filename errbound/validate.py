@@ -111,9 +111,9 @@ def _choose(cfg: ValidateConfig, adv) -> list[tuple[str, Any]]:
     """(role, candidate) pairs to train: full, the recommendation and the rejected configuration(s)."""
     cands = [c for c in adv.candidates if c.trainable]
     rec = adv.recommended
-    full = next(c for c in cands if c.preset == "full")
+    full = next(c for c in cands if c.precision == "full")
     chosen: list[tuple[str, Any]] = [("full", full)]
-    rec_c = next(c for c in cands if c.format == rec["format"] and c.preset == rec["preset"])
+    rec_c = next(c for c in cands if c.precision == rec["precision"] and c.backend == rec["backend"])
     if rec_c is not full:
         chosen.append(("recommended", rec_c))
     rejected = [c for c in cands if not c.ok]  # candidates are sorted cheapest first
@@ -141,13 +141,13 @@ def _validate_res(cfg: ValidateConfig, res: int) -> dict[str, Any]:
     for role, cand in _choose(cfg, adv):
         per_seed = []
         for seed in seeds:
-            note(f"validate {cfg.dataset} {res}: training {role} {cand.format} {cand.preset} (seed {seed})")
+            note(f"validate {cfg.dataset} {res}: training {role} {cand.precision} ({cand.backend}) (seed {seed})")
             per_seed.append(_train(cfg, train, {res: test}, dim, cand.train_flags, seed))
         l2s = [r["test_l2"] for r in per_seed]
         finite = all(r["finite"] for r in per_seed)
         policy, backend, _ = flags_to_policy(cand.train_flags)
         runs.append({
-            "role": role, "format": cand.format, "preset": cand.preset, "precision": policy.name,
+            "role": role, "format": cand.format, "precision": policy.name,
             "backend": backend, "train_flags": list(cand.train_flags), "predicted_prec_err": cand.prec_err,
             "predicted_ok": cand.ok, "predicted_overflow": cand.overflow, "finite": finite,
             "test_l2": statistics.fmean(l2s) if finite else math.inf, "test_l2_per_seed": l2s,
@@ -201,7 +201,8 @@ def summarize(blocks: list[dict[str, Any]]) -> dict[str, Any]:
         "protocol_verdicts": len(protocol), "protocol_agreements": sum(r["agree"] for r in protocol),
         "agreements_given_baseline": sum(r["agree_given_baseline"] for r in runs),
         "gaps_within_predicted": sum(r["gap_within_predicted"] for r in runs),
-        "disagreements": [{"dataset": b["dataset"], "res": b["res"], "format": r["format"], "preset": r["preset"],
+        "disagreements": [{"dataset": b["dataset"], "res": b["res"], "format": r["format"],
+                           "precision": r.get("precision", r.get("preset")), "backend": r.get("backend"),
                            "role": r["role"], "predicted_ok": r["predicted_ok"], "observed_safe": r["observed_safe"],
                            "gap": r["gap"]}
                           for b in blocks for r in b["runs"] if r["role"] != "full" and not r["agree"]],

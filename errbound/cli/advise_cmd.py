@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="FILE",
                         help="samples (N, *grid): .npy, .npz or .pt ({'x': ..., 'y': ...} layout; --key picks the array)")
     parser.add_argument("--key", help="array name inside .npz/.pt (default 'x', else the first array)")
-    parser.add_argument("--modes", type=int, help="modes per axis as for `errbound train --modes` (default the trainer's, capped by the grid)")
+    parser.add_argument("--modes", type=int, help="retained modes per axis, neuraloperator's n_modes as for every command "
+                        "(default by dimension, capped by the grid)")
     parser.add_argument("--formats", default="fp16,bf16",
                         help="low-precision formats to consider (default fp16,bf16; e.g. add fp8_e4m3fn,fp8_e5m2, tf32)")
     parser.add_argument("--tolerance", type=float, default=0.1,
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-error", type=float, metavar="E",
                         help="relative test error you expect from the model in full precision (e.g. 0.02): adds the "
                              "accuracy criterion, ok when sqrt(1 + (prec_err/E)^2) - 1 <= tolerance")
-    parser.add_argument("--samples", type=int, default=4, help="samples emulated (default 4)")
+    parser.add_argument("--samples", type=int, default=4, help="samples analysed (the first N; as errbound precision --samples)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the stand-in spectral weights")
 
 
@@ -37,8 +38,9 @@ def run(args: argparse.Namespace) -> CommandOutput:
                  seed=args.seed, data_name=args.data, target_error=args.target_error)
     data = adv.as_dict()
     disc = adv.discretization
-    rows = [{"format": c.format, "preset": c.preset, "prec_err": c.prec_err, "overflow": c.overflow,
-             "fix": (f"{c.fix['kind']} 2^{c.fix['exponent']}" if c.fix and c.fix["kind"] == "prescale" else
+    rows = [{"format": c.format, "precision": c.precision, "backend": c.backend, "prec_err": c.prec_err,
+             "overflow": c.overflow,
+             "fix": (f"{c.fix['kind']} 2^{c.fix['exponent']}" if c.fix and c.fix["kind"] == "pow2" else
                      (c.fix["kind"] if c.fix else "-")),
              "ok": c.ok, "pred gap": "-" if c.predicted_gap is None else c.predicted_gap,
              "ok@target": "-" if c.ok_for_target is None else c.ok_for_target,
@@ -53,17 +55,17 @@ def run(args: argparse.Namespace) -> CommandOutput:
         f"{'-' if disc['subsample'] is None else format(disc['subsample'], '.3g')}, spectral decay beta {disc['beta']:.2f}]",
         f"ok when prec_err <= {adv.tolerance:g} x {adv.discretization_err:.3g} = {adv.tolerance * adv.discretization_err:.3g}",
         "",
-        format_table(rows, ["format", "preset", "prec_err", "overflow", "fix", "ok"]
+        format_table(rows, ["format", "precision", "backend", "prec_err", "overflow", "fix", "ok"]
                      + (["pred gap", "ok@target"] if adv.target_error is not None else []) + ["train flags"]),
         "",
-        f"recommended: {rec['format']} {rec['preset']}: errbound train ... {' '.join(rec['train_flags'] or [])}",
+        f"recommended: {rec['precision']} ({rec['backend']}): errbound train ... {' '.join(rec['train_flags'] or [])}",
         f"  ({rec['reason']})",
     ]
     if "train_command" in rec:
         lines.append(f"  {rec['train_command']}")
     tgt = adv.recommended_for_target
     if tgt is not None:
-        lines.append(f"recommended for a model error of {adv.target_error:g}: {tgt['format']} {tgt['preset']}: "
+        lines.append(f"recommended for a model error of {adv.target_error:g}: {tgt['precision']} ({tgt['backend']}): "
                      f"errbound train ... {' '.join(tgt['train_flags'] or [])}")
         lines.append(f"  ({tgt['reason']})")
     return CommandOutput(data=data, text="\n".join(lines))

@@ -75,14 +75,21 @@ def run(args: argparse.Namespace) -> CommandOutput:
     return CommandOutput(data=report, text=_text(report, tolerance))
 
 
+def _config(entry: dict) -> str:
+    """``precision (backend)``; reports saved before the one-policy vocabulary name a format and a preset."""
+    if "precision" in entry:
+        return f"{entry['precision']} ({entry.get('backend', 'fft')})"
+    return f"{entry.get('format')} {entry.get('preset')}"
+
+
 def _text(report: dict, tolerance: float | None) -> str:
     lines = []
     for block in report["results"]:
         noise = block["full_seed_noise"]
         lines.append(f"{block['dataset']} at {block['res']}: discretization_err {block['discretization_err']:.3g}, "
-                     f"recommended {block['advice']['recommended']['format']} {block['advice']['recommended']['preset']}"
+                     f"recommended {_config(block['advice']['recommended'])}"
                      + ("" if noise is None else f", full-precision seed-to-seed spread {noise:.2%}"))
-        rows = [{"role": r["role"], "config": f"{r['format']} {r['preset']}", "flags": " ".join(r["train_flags"]),
+        rows = [{"role": r["role"], "config": _config(r), "flags": " ".join(r["train_flags"]),
                  "pred prec_err": r["predicted_prec_err"], "pred ok": r["predicted_ok"], "test_l2": r["test_l2"],
                  "pred gap": r["predicted_gap"], "gap": r["gap"], "gap<=pred+2sd": r["gap_within_predicted"],
                  "obs safe": r["observed_safe"], "agree": r["agree"] if r["role"] != "full" else "-",
