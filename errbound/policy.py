@@ -38,9 +38,9 @@ The presets (NOTES.md section 3, low format ``lo``):
 * ``half``: input cast to ``lo``; forward transform, contraction and inverse in ``lo``.
 
 With backend ``dft`` both transforms are matrix products (operands in the block format, fp32 accumulation,
-result rounded into the block format). 8-bit blocks exist for ``half`` with backend ``dft`` only (the
-trainer emulates them); their E4M3FN is the saturating variant torch's float8 cast implements
-(``t4emax8emin-6_noinf_rt1_sat``).
+result rounded into the block format). Every combination can be emulated; the trainer runs 8-bit blocks as
+``half`` with backend ``dft`` only (:func:`errbound.train.spectral.check_supported` says so); their E4M3FN is
+the saturating variant torch's float8 cast implements (``t4emax8emin-6_noinf_rt1_sat``).
 """
 
 from __future__ import annotations
@@ -344,11 +344,6 @@ def make_policy(mode: str, low: Format | str | None = "fp16", *, stabilizer: Sta
     short = next((k for k, v in TRAINER_LOWS.items() if as_format(v).name == lo.name), lo.name)
     if mode == "full" and short != "fp16":
         raise ErrboundError("precision 'full' uses no low format; use 'full' (or 'amp-bf16' for bf16 autocast)")
-    if short in _FP8 and not (mode == "half" and backend == "dft"):
-        raise ErrboundError(
-            f"the 8-bit block format {short} is emulated for precision 'half' with backend 'dft' only; "
-            f"use --precision half-{short} --backend dft"
-        )
     st = default_stabilizer(mode, short) if stabilizer is None else parse_stabilizer(stabilizer)
     if mode in ("full", "amp") and st.kind != "none":
         raise ErrboundError(

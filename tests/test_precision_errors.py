@@ -11,7 +11,9 @@ from errbound.errors import ErrboundError
 from errbound.precision import (
     block_error, certify_reference, mode_errors, rel_err, source_arrays, sweep, transform_error,
 )
-from errbound.spectral_block import SpectralBlock, preset, random_weights
+from errbound.modes import random_weights
+from errbound.policy import parse_policy
+from errbound.spectral_block import SpectralBlock
 
 ROW_FIELDS = {"res", "prec_err_rel", "layer_err_rel", "bound_worst", "bound_prob", "overflow", "max_intermediate",
               "prescale_exp"}
@@ -26,7 +28,7 @@ def test_rel_err():
 
 def test_certify_reference_detects_perturbation():
     x = source_arrays(function="smooth", res=16, dim=2)[:, None]
-    blk = SpectralBlock(random_weights(1, 1, [3, 3]), [3, 3], preset("half"))
+    blk = SpectralBlock(random_weights(1, 1, [6, 6]), [6, 6], parse_policy("half"))
     out, spec = blk.reference(x)
     cert = certify_reference(x, blk, dps=30)
     # float64 reference: relative distance of a few ulps of float64 (2^-52 ~ 2.2e-16), so < 1e-14
@@ -45,10 +47,10 @@ def test_transform_error_rfft2_fields_and_bounds():
     assert over["overflow"] and over["bound_worst"] == math.inf and over["prescale_exp"] < 0
 
 
-@pytest.mark.parametrize("name,fmt", [("half", "fp16"), ("mixed", "bf16"), ("dft-half", "fp16"), ("full", "fp16")])
-def test_block_error_rows(name, fmt):
+@pytest.mark.parametrize("name", ["half", "mixed-bf16", "dft-half", "full"])
+def test_block_error_rows(name):
     x = source_arrays(function="tent", res=32, dim=2)[:, None]
-    blk = SpectralBlock(random_weights(1, 1, [4, 4]), [4, 4], preset(name, None if name == "full" else fmt))
+    blk = SpectralBlock(random_weights(1, 1, [8, 8]), [8, 8], parse_policy(name))
     row = block_error(x, blk)
     assert ROW_FIELDS - {"res"} <= set(row)
     assert row["prec_err_rel"] <= row["bound_worst"] and row["layer_err_rel"] <= row["layer_bound_worst"]
@@ -57,7 +59,7 @@ def test_block_error_rows(name, fmt):
 
 def test_sweep_function_and_data_resolutions():
     S = {r: source_arrays(function="smooth", res=r, dim=1) for r in (32, 64)}
-    rows = sweep(S, "bf16", preset_name="half", modes=4)
+    rows = sweep(S, parse_policy("half-bf16"), modes=8)
     assert [r["res"] for r in rows] == [32, 64] and all(ROW_FIELDS <= set(r) for r in rows)
     data = np.random.default_rng(0).standard_normal((2, 64, 64))
     assert source_arrays(data=data, res=32).shape == (2, 32, 32)
@@ -66,7 +68,7 @@ def test_sweep_function_and_data_resolutions():
     with pytest.raises(ErrboundError, match="exactly one"):
         source_arrays()
     with pytest.raises(ErrboundError, match="transform"):
-        sweep(S, "fp16", transform="fft3")
+        sweep(S, parse_policy("half"), transform="fft3")
 
 
 def test_fp16_rfft2_error_growth_fits():
@@ -88,10 +90,10 @@ def test_mode_errors_per_mode_and_p1():
     """Per-mode errors of the mixed preset's spectrum: fp32 forward FFT then a cast to fp16, so every
     mode's error is at most one fp16 rounding of the spectrum value plus the fp32 FFT error (P1-like)."""
     x = source_arrays(function="smooth", res=32, dim=2)[:, None]
-    blk = SpectralBlock(random_weights(1, 1, [4, 4]), [4, 4], preset("mixed", "fp16"))
+    blk = SpectralBlock(random_weights(1, 1, [8, 8]), [8, 8], parse_policy("mixed"))
     me = mode_errors(x, blk)
     _, ref = blk.reference(x)
-    assert me["abs"].shape == ref.shape == (1, 1, 8, 4)
+    assert me["abs"].shape == ref.shape == (1, 1, 8, 5)
     u16, u32 = 2.0**-11, 2.0**-24
     # componentwise fp16 rounding: |e| <= u16 |X| (sqrt 2 for the two parts) + fp32 FFT error (<< u16 max|X|)
     assert np.all(me["abs"] <= np.sqrt(2) * u16 * np.abs(ref) + 1e3 * u32 * np.abs(ref).max())

@@ -13,10 +13,16 @@ from errbound.bounds.precision import evaluate_stages
 from errbound.errors import ErrboundError
 from errbound.formats import get_format
 from errbound.precision import rel_err
-from errbound.spectral_block import (
-    PRESETS, STABILIZERS, BlockPolicy, ContractionPolicy, SpectralBlock, Stabilizer, TransformPolicy, preset,
-    random_weights, retained_slices,
-)
+from errbound.modes import random_weights, retained_indices
+from errbound.policy import ALIASES, STABILIZERS, ContractionPolicy, Policy, Stabilizer, TransformPolicy, parse_policy
+from errbound.spectral_block import SpectralBlock
+
+PRESETS = ("full", "mixed", "half", *ALIASES)
+
+
+def preset(name, low=None, *, stabilizer="none"):
+    """The named policy with low format ``low`` and (unlike the trainer's default) no stabilizer unless asked."""
+    return parse_policy(name, low=None if name == "full" else low, stabilizer=None if name == "full" else stabilizer)
 
 
 def _smooth(shape, batch=1, seed=0):
@@ -29,19 +35,19 @@ def _smooth(shape, batch=1, seed=0):
 def test_policies_validate():
     with pytest.raises(ErrboundError, match="stabilizer"):
         Stabilizer(kind="sigmoid")
-    with pytest.raises(ErrboundError, match="clip"):
-        Stabilizer(kind="clip", clip=-1.0)
+    with pytest.raises(ErrboundError, match="bound"):
+        Stabilizer(kind="clip", bound=-1.0)
     with pytest.raises(ErrboundError, match="unknown format"):
         TransformPolicy(fmt="fp17")
     with pytest.raises(ErrboundError, match="acc_fmt"):
         TransformPolicy(kind="dft", fmt="fp16")
     with pytest.raises(ErrboundError, match="exact products"):
         ContractionPolicy(input_fmt="t30emax127", acc_fmt="fp32")
-    with pytest.raises(ErrboundError, match="unknown preset"):
+    with pytest.raises(ErrboundError, match="unknown precision"):
         preset("quarter")
     with pytest.raises(ErrboundError, match="bf16"):
         preset("dft-bf16", "fp16")
-    with pytest.raises(ErrboundError, match="BlockPolicy"):
+    with pytest.raises(ErrboundError, match="Policy"):
         SpectralBlock(random_weights(1, 1, [2, 2]), [2, 2], "half")
     p = preset("half")
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -61,12 +67,15 @@ def test_presets_meanings():
 
 
 def test_mode_layout_and_small_grid():
-    idx, ks = retained_slices((16, 12), 3)
-    assert list(idx[0]) == [0, 1, 2, 13, 14, 15] and list(idx[1]) == [0, 1, 2] and ks == [3, 3]
-    with pytest.raises(ErrboundError, match="too few for 8 modes"):
-        retained_slices((12, 12), 8)
-    blk = SpectralBlock(random_weights(1, 1, [8, 8]), [8, 8], preset("half"))
-    with pytest.raises(ErrboundError, match="too few"):
+    """neuraloperator's n_modes: m frequencies 0..ceil(m/2)-1, -floor(m/2)..-1 on the other axes, 0..m//2 on
+    the last (real) one."""
+    idx = retained_indices((16, 12), 6)
+    assert list(idx[0]) == [0, 1, 2, 13, 14, 15] and list(idx[1]) == [0, 1, 2, 3]
+    assert list(retained_indices((16, 12), 5)[0]) == [0, 1, 2, 14, 15]
+    with pytest.raises(ErrboundError, match="exceed the 12 grid points"):
+        retained_indices((12, 12), 16)
+    blk = SpectralBlock(random_weights(1, 1, [16, 16]), [16, 16], preset("half"))
+    with pytest.raises(ErrboundError, match="exceed"):
         blk.run(np.zeros((1, 1, 12, 12)))
     with pytest.raises(ErrboundError, match="NaN"):
         blk.run(np.full((1, 1, 32, 32), np.nan))
@@ -77,7 +86,7 @@ def test_mode_layout_and_small_grid():
 @pytest.mark.parametrize("fmt", ["fp16", "bf16", "fp8_e4m3fn", "fp8_e4m3", "fp8_e5m2", "tf32", "fp32"])
 def test_half_preset_every_format_and_p5(fmt):
     x = 0.05 * _smooth((16, 16))
-    blk = SpectralBlock(random_weights(2, 1, [4, 4], seed=1), [4, 4], preset("half", fmt))
+    blk = SpectralBlock(random_weights(2, 1, [8, 8], seed=1), [8, 8], preset("half", fmt))
     res = blk.run(x)
     ref_out, ref_spec = blk.reference(x)
     assert res.output.shape == ref_out.shape == (1, 2, 16, 16) and res.output.dtype == np.float64
@@ -95,7 +104,7 @@ def test_presets_stabilizers_bound_p5(name, stab):
     shape = (16, 12) if name.startswith("dft") else (16, 16)
     x = 2.0 * _smooth(shape, batch=2)
     low = None if name in ("full", "dft-bf16") else "fp16"
-    blk = SpectralBlock(random_weights(1, 1, [3, 3], seed=2), [3, 3], preset(name, low, stabilizer=stab))
+    blk = SpectralBlock(random_weights(1, 1, [6, 6], seed=2), [6, 6], preset(name, low, stabilizer=stab))
     res = blk.run(x)
     assert not res.overflow
     ref_out, ref_spec = blk.reference(x)
@@ -112,7 +121,7 @@ def test_presets_stabilizers_bound_p5(name, stab):
 def test_non_power_of_two_and_bf16_grid():
     x = _smooth((24, 20))
     for low in ("bf16", "fp16"):
-        blk = SpectralBlock(random_weights(1, 1, [4, 4]), [4, 4], preset("half", low))
+        blk = SpectralBlock(random_weights(1, 1, [8, 8]), [8, 8], preset("half", low))
         res = blk.run(x)
         ref_out, _ = blk.reference(x)
         u = get_format(low).u
@@ -121,10 +130,10 @@ def test_non_power_of_two_and_bf16_grid():
 
 def test_overflow_flagged_and_prescale_fixes_it():
     x = np.full((1, 1, 64, 64), 20.0) + 0.1 * _smooth((64, 64))[0]
-    blk = SpectralBlock(random_weights(1, 1, [4, 4]), [4, 4], preset("half"))
+    blk = SpectralBlock(random_weights(1, 1, [8, 8]), [8, 8], preset("half"))
     res = blk.run(x)  # DC = 4096 * 20 > 65504
     assert res.overflow
-    blk2 = SpectralBlock(random_weights(1, 1, [4, 4]), [4, 4], preset("half", stabilizer="prescale"))
+    blk2 = SpectralBlock(random_weights(1, 1, [8, 8]), [8, 8], preset("half", stabilizer="prescale"))
     res2 = blk2.run(x)
     assert not res2.overflow and res2.prescale_exp < 0
     ref_out, _ = blk2.reference(x)
@@ -133,7 +142,8 @@ def test_overflow_flagged_and_prescale_fixes_it():
 
 def test_contraction_bit_exact_against_scalar_fractions():
     """Scalar exact-arithmetic reference (fractions) of the real-pair contraction, same order."""
-    from errbound import arith
+    from errbound.block import _contract
+    from errbound.emulate._ops import NUMPY
     from errbound.rounding import round_to
 
     rng = np.random.default_rng(5)
@@ -144,9 +154,11 @@ def test_contraction_bit_exact_against_scalar_fractions():
         pol = preset("half")
         pol = dataclasses.replace(pol, contraction=ContractionPolicy(input_fmt="fp16", acc_fmt="bf16",
                                                                      product_fmt=prod_fmt, out_fmt="fp16"))
-        # weights (C_out, C_in, 2 k1, k2) with k1 = 1, k2 = 1: two retained modes on the first axis
-        blk = SpectralBlock(W.reshape(c_out, c_in, 2, 1), [1, 1], pol)
-        got = blk._contract(X.reshape(1, c_in, 2, 1), arith, round_to).reshape(1, c_out, 2)
+        # two retained modes on the first axis and one on the last: modes (2, 1)
+        Xa = X.reshape(1, c_in, 2, 1)
+        Wa = W.reshape(c_out, c_in, 2, 1)
+        re, im = _contract(Xa.real.copy(), Xa.imag.copy(), Wa.real.copy(), Wa.imag.copy(), pol, NUMPY)
+        got = (re + 1j * im).reshape(1, c_out, 2)
 
         def rnd(v, f):
             return Fraction(float(round_to(np.float64(float(v)), f))) if f else Fraction(v)
@@ -172,10 +184,10 @@ def test_contraction_bit_exact_against_scalar_fractions():
 
 
 def test_custom_policy_and_formats_listing():
-    pol = BlockPolicy(input_fmt="bf16", forward=TransformPolicy(fmt="bf16", twiddle_fmt="fp32"),
-                      contraction=ContractionPolicy(input_fmt="bf16", acc_fmt="bf16"),
-                      inverse=TransformPolicy(fmt="fp16", cmul="4m2a"))
-    assert pol.formats() == ["bf16", "fp16"]
-    blk = SpectralBlock(random_weights(1, 1, [2]), [2], pol)
+    pol = Policy(input_fmt="bf16", forward=TransformPolicy(fmt="bf16", twiddle_fmt="fp32"),
+                 contraction=ContractionPolicy(input_fmt="bf16", acc_fmt="bf16"),
+                 inverse=TransformPolicy(fmt="fp16", cmul="4m2a"))
+    assert pol.formats() == ["bf16", "fp16"] and pol.name == "custom"
+    blk = SpectralBlock(random_weights(1, 1, [4]), [4], pol)
     res = blk.run(_smooth((32,)))
     assert res.output.shape == (1, 1, 32) and np.all(np.isfinite(res.output))

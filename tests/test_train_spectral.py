@@ -11,8 +11,10 @@ torch = pytest.importorskip("torch")
 
 from errbound.errors import ErrboundError  # noqa: E402
 from errbound.policy import PRECISION_NAMES, parse_policy  # noqa: E402
+from errbound.block import pow2_bound, pow2_exponent  # noqa: E402
+from errbound.modes import retained_frequencies  # noqa: E402
 from errbound.train.spectral import (  # noqa: E402
-    SpectralConv, _stabilize, dft_forward, dft_inverse, fft_forward, fft_inverse, retained_frequencies,
+    SpectralConv, dft_forward, dft_inverse, fft_forward, fft_inverse, stabilize_exact,
 )
 
 CASES = [  # (spatial, modes): even/odd/non-power-of-two sizes, all modes, 1-3 D
@@ -87,7 +89,7 @@ def test_dft_backend_equals_fft_backend_in_fp32(spatial, modes, factorization):
     assert _relnorm(gb, ga) < 1e-5  # same operator, so same gradient to fp32 accuracy
 
 
-ALL_POLICIES = [parse_policy(n) for n in PRECISION_NAMES if "fp8" not in n] + [  # fp8: test_train_fp8.py
+ALL_POLICIES = [parse_policy(n) for n in PRECISION_NAMES if "fp8" not in n] + [  # fp8: test_engine_equivalence.py
     parse_policy(f"half+{k}") for k in ("none", "tanh", "clip", "sigma2")
 ] + [parse_policy("mixed-bf16+pow2")]
 
@@ -107,7 +109,7 @@ def test_every_policy_runs_on_cpu_with_the_declared_dtypes(policy, backend):
     y.float().square().sum().backward()
     assert layer.weight.grad.dtype == torch.float32 and torch.isfinite(layer.weight.grad).all()
     if policy.stabilizer.exact:
-        u = 2.0**-8 if policy.half_dtype == "bf16" else 2.0**-11
+        u = 2.0**-8 if policy.low_name == "bf16" else 2.0**-11
         err = _relnorm(y.float(), ref(x).detach()) if policy.block_half else _relnorm(y, ref(x).detach())
         # five rounded stages (input, forward x2, contraction, inverse x2 in 2-D); normwise error of each is
         # O(u) with fp32 accumulation; 16 u is a loose first-order bound for this depth
@@ -116,28 +118,24 @@ def test_every_policy_runs_on_cpu_with_the_declared_dtypes(policy, backend):
 
 def test_stabilizers_act_on_the_block_input():
     x = torch.full((1, 2, 8, 8), 5.0)
-    clip = parse_policy("half-bf16+clip")
-    out, scale = _stabilize(x, clip, "dft", 2)
-    assert scale is None and out.max() == 1.0
-    out, _ = _stabilize(x, parse_policy("half-bf16+tanh"), "dft", 2)
-    assert torch.allclose(out, torch.tanh(x))
+    assert stabilize_exact(x, parse_policy("half-bf16+clip"), 2).max() == 1.0
+    assert torch.allclose(stabilize_exact(x, parse_policy("half-bf16+tanh"), 2), torch.tanh(x))
     z = torch.randn(1, 2, 8, 8)
-    out, _ = _stabilize(z, parse_policy("half-bf16+sigma2"), "dft", 2)
-    mean, std = z.mean((-2, -1), keepdim=True), z.std((-2, -1), keepdim=True)
+    out = stabilize_exact(z, parse_policy("half-bf16+sigma2"), 2)
+    mean, std = z.mean((-2, -1), keepdim=True), z.std((-2, -1), keepdim=True, unbiased=False)
     assert (out <= mean + 2 * std + 1e-6).all() and (out >= mean - 2 * std - 1e-6).all()
+    assert torch.equal(stabilize_exact(z, parse_policy("half+pow2"), 2), z)  # pow2 is applied by the block
 
 
 def test_pow2_prescale_is_a_power_of_two_that_bounds_the_fft_sum():
     policy = parse_policy("half")  # fp16, pow2 by default
-    x = torch.full((2, 1, 64, 64), 100.0)  # sum |x| = 409600 > fp16 max 65504: an unscaled cuFFT overflows
-    xs, scale = _stabilize(x, policy, "fft", 2)
-    k = torch.log2(scale)
-    assert k == torch.round(k) and k >= 1  # an exact power of two, and scaling happened
-    assert xs.abs().sum((-2, -1)).max() <= 2.0**14  # the largest unnormalised coefficient now fits fp16
-    assert torch.equal(xs * scale, x)  # exact: no information lost
-    small = torch.full((2, 1, 8, 8), 0.01)
-    _, s = _stabilize(small, policy, "fft", 2)
-    assert s == 1.0  # never scales up (would only risk overflow elsewhere)
+    x = np.full((2, 1, 64, 64), 100.0)  # sum |x| = 409600 > fp16 max 65504: an unscaled cuFFT overflows
+    e = pow2_exponent(pow2_bound(100.0, 409600.0, (64, 64), policy), policy.narrowest)
+    assert e <= -1 and 409600.0 * 2.0**e <= 2.0**14  # the largest unnormalised coefficient now fits fp16
+    assert pow2_exponent(pow2_bound(0.01, 0.64, (8, 8), policy), policy.narrowest) == 0  # never scales up
+    layer = SpectralConv(1, 1, (8, 8), backend="fft", policy=policy)
+    run = layer.block_run(torch.from_numpy(x))
+    assert run.prescale_exp == e and not run.overflow
 
 
 def test_pow2_layer_output_equals_unstabilized_output():
@@ -210,7 +208,7 @@ def test_cuda_half_paths_match_fp32(name, backend):
     x = torch.randn(4, 8, 64, 64, device="cuda")
     y = layer(x)
     assert y.dtype == policy.torch_half_dtype
-    u = 2.0**-8 if policy.half_dtype == "bf16" else 2.0**-11
+    u = 2.0**-8 if policy.low_name == "bf16" else 2.0**-11
     assert _relnorm(y.float(), ref(x)) < 16 * u  # same first-order bound as the CPU test
     y.float().sum().backward()
     assert torch.isfinite(layer.weight.grad).all()

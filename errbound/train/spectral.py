@@ -69,6 +69,11 @@ def check_supported(policy: Policy, backend: str, spatial: tuple[int, ...], fft_
     that a run is what it would be on a GPU); the 8-bit blocks need ``dft``."""
     if backend not in BACKENDS:
         raise ErrboundError(f"unknown spectral backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if policy.fp8_block and policy.mode != "half":
+        raise ErrboundError(
+            f"the trainer runs 8-bit blocks as 'half' only (precision {policy.name!r}); use "
+            f"--precision half-{policy.low_name} --backend dft"
+        )
     if backend == "fft" and policy.fp8_block:
         if fft_fallback:
             return "dft"
@@ -195,19 +200,24 @@ def dft_forward(x: torch.Tensor, modes: tuple[int, ...], cache: _DFTCache | None
     check_modes(spatial, modes)
     dtype = x.dtype
     fwd = cache.get(spatial[-1], modes[-1], True, dtype, x.device)[0]
-    if d == 1:
-        y = torch.matmul(x.float(), fwd.float())
-    else:
-        y = half_matmul(x, fwd)
+    y = _wide_matmul(x, fwd) if d == 1 else half_matmul(x, fwd)
     y = y.reshape(*y.shape[:-1], 2, -1).movedim(-2, 2)  # (B, C, 2, n_1..n_{d-1}, k_d)
     for axis in range(d - 2, -1, -1):
         dim = 3 + axis
         mat = cache.get(spatial[axis], modes[axis], False, dtype, x.device)[0]
         z = y.movedim((2, dim), (-2, -1))
         z = z.reshape(*z.shape[:-2], -1)
-        z = torch.matmul(z.float(), mat.float()) if axis == 0 else half_matmul(z.to(dtype), mat)
+        z = _wide_matmul(z.to(dtype), mat) if axis == 0 else half_matmul(z.to(dtype), mat)
         y = z.reshape(*z.shape[:-1], 2, -1).movedim((-2, -1), (2, dim))
-    return (y.float() * (1.0 / math.prod(spatial))).to(dtype)
+    wide = y.dtype
+    return (y * torch.tensor(1.0 / math.prod(spatial), dtype=wide, device=y.device)).to(dtype)
+
+
+def _wide_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` with a result at least fp32 wide (half operands: exact products, fp32 sums)."""
+    if a.dtype in (torch.float16, torch.bfloat16):
+        return torch.matmul(a.float(), b.float())
+    return torch.matmul(a, b)
 
 
 def dft_inverse(spec: torch.Tensor, spatial: tuple[int, ...], modes: tuple[int, ...],
@@ -242,6 +252,10 @@ def stabilize_exact(x: torch.Tensor, policy: Policy, d: int) -> torch.Tensor:
         std = x.std(dims, keepdim=True, unbiased=False)
         return torch.maximum(torch.minimum(x, mean + st.nsigma * std), mean - st.nsigma * std)
     return x
+
+
+def _low_dtype(policy: Policy) -> torch.dtype:
+    return torch.float16 if policy.low_name == "fp16" else torch.bfloat16
 
 
 def _native_pow2(x: torch.Tensor, policy: Policy, backend: str, d: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -428,13 +442,15 @@ class SpectralConv(nn.Module):
             if self._emulated(policy, x.device):
                 emulated = self._run_emulated(x, policy).output
                 exact = self._exact_block(x, policy, backend)
-                return exact + (emulated - exact).detach()  # straight-through: exact fp32 gradient
+                out = exact + (emulated - exact).detach()  # straight-through: exact fp32 gradient
+                # fp16/bf16 blocks return their dtype, as on CUDA (the values are exactly representable in it)
+                return out if policy.fp8_block else out.to(_low_dtype(policy))
             return self._native_half(x, policy, backend, spatial)
 
     def _native_half(self, x: torch.Tensor, policy: Policy, backend: str, spatial: tuple[int, ...]) -> torch.Tensor:
         """fp16/bf16 block with torch's CUDA kernels (module docstring)."""
         d = len(self.modes)
-        half = torch.float16 if policy.low_name == "fp16" else torch.bfloat16
+        half = _low_dtype(policy)
         xs, scale = _native_pow2(x.float(), policy, backend, d)
         xs = stabilize_exact(xs, policy, d)
         if policy.mode == "mixed":
