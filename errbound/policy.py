@@ -410,12 +410,14 @@ def parse_policy(text: str | Policy, backend: str = "fft", *, low: Format | str 
     if low_token and low is not None and as_format(TRAINER_LOWS.get(low_token, low_token)).name != as_format(
             TRAINER_LOWS.get(str(low), low)).name:
         raise ErrboundError(f"precision {text!r} names low format {low_token} but --format says {low}; give one")
+    if low is not None and not (isinstance(low, str) and low in TRAINER_LOWS):
+        as_format(low, "low format")  # an unknown --format names itself and lists the formats
     chosen = low_token or (None if low is None else low)
-    if isinstance(chosen, str) and chosen not in TRAINER_LOWS:
+    if low_token and low_token not in TRAINER_LOWS:
         try:
-            as_format(chosen)
+            as_format(low_token)
         except ErrboundError:
-            raise ErrboundError(f"unknown precision {text!r}: {chosen!r} is not a format; choose one of: "
+            raise ErrboundError(f"unknown precision {text!r}: {low_token!r} is not a format; choose one of: "
                                 f"{_valid_names()}") from None
     st = stab if stab else stabilizer
     return make_policy(mode, "fp16" if chosen is None or mode == "full" else chosen,

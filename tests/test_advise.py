@@ -40,18 +40,21 @@ def test_overflow_flagged_when_mean_times_grid_exceeds_fp16_range_and_prescale_f
     x = _constant_plus_noise(5.0, s)  # mean * s^2 = 81920 > 65504
     assert x.mean() * s * s > 65504
     adv = advise(x, modes=16, formats=["fp16"])
-    half = next(c for c in adv.candidates if c.format == "fp16" and c.preset == "half")
+    half = next(c for c in adv.candidates if c.precision == "half" and c.backend == "fft")
     assert half.overflow
-    assert half.fix["kind"] == "prescale" and half.fix["exponent"] < 0 and half.fix["removes_overflow"]
+    # the pow2 rule: sum|x| ~ 81920 = 0.625 x 2^17 -> 2^-(17 - 14) = 2^-3
+    assert half.fix["kind"] == "pow2" and half.fix["exponent"] == -3 and half.fix["removes_overflow"]
     assert np.isfinite(half.prec_err)
     # independently: the emulated block with the advised pre-scale is finite, without it it is not
-    from errbound.spectral_block import SpectralBlock, preset, random_weights
+    from errbound.modes import random_weights
+    from errbound.policy import parse_policy
+    from errbound.spectral_block import SpectralBlock
 
-    w = random_weights(1, 1, [8, 8], seed=0)
-    plain = SpectralBlock(w, 8, preset("half", "fp16")).run(x[:, None])
-    fixed = SpectralBlock(w, 8, preset("half", "fp16", stabilizer="prescale")).run(x[:, None])
+    w = random_weights(1, 1, [16, 16], seed=0)
+    plain = SpectralBlock(w, 16, parse_policy("half+none")).run(x[:, None])
+    fixed = SpectralBlock(w, 16, parse_policy("half+pow2")).run(x[:, None])
     assert plain.overflow and not np.all(np.isfinite(plain.output))
-    assert not fixed.overflow and np.all(np.isfinite(fixed.output))
+    assert not fixed.overflow and np.all(np.isfinite(fixed.output)) and fixed.prescale_exp == -3
 
 
 def test_no_overflow_flag_below_the_fp16_range():
@@ -65,17 +68,18 @@ def test_recommendation_is_cheapest_ok_trainable_and_respects_tolerance():
 
     x = np.stack([get_function(f"grf:seed={i},band=48", dim=2).eval_grid(32) for i in range(3)])
     loose = advise(x, modes=8, tolerance=1e6)
-    assert loose.recommended["preset"] in ("dft-half", "dft-bf16")  # everything ok: the cheapest preset wins
+    # everything ok: the cheapest (a 16-bit matrix-product block) wins
+    assert (loose.recommended["precision"], loose.recommended["backend"]) in (("half", "dft"), ("half-bf16", "dft"))
     strict = advise(x, modes=8, tolerance=1e-12)
-    assert strict.recommended["preset"] == "full"  # nothing low-precision is within 1e-12 x disc error
+    assert strict.recommended["precision"] == "full"  # nothing low-precision is within 1e-12 x disc error
     for adv in (loose, strict):
         limit = adv.tolerance * adv.discretization_err
         for c in adv.candidates:
             assert c.ok == (np.isfinite(c.prec_err) and c.prec_err <= limit)
     # fp16 (11-bit significand) is more accurate than bf16 (8-bit) in the same preset
-    by = {(c.format, c.preset): c.prec_err for c in loose.candidates}
-    assert by[("fp16", "half")] < by[("bf16", "half")]
-    assert by[("fp32", "full")] < by[("fp16", "half")]
+    by = {(c.precision, c.backend): c.prec_err for c in loose.candidates}
+    assert by[("half", "fft")] < by[("half-bf16", "fft")]
+    assert by[("full", "fft")] < by[("half", "fft")]
 
 
 def test_train_flags_parse_and_are_supported_by_the_trainer():
@@ -98,7 +102,7 @@ def test_json_fields(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert isinstance(doc["discretization_err"], float)
     for c in doc["candidates"]:
-        assert {"format", "preset", "prec_err", "overflow", "ok"} <= set(c)
+        assert {"format", "precision", "backend", "engine", "prec_err", "overflow", "ok"} <= set(c)
     assert "train_flags" in doc["recommended"] and doc["recommended"]["train_flags"][0] == "--precision"
 
 
@@ -169,7 +173,7 @@ def test_target_error_adds_the_accuracy_criterion():
             assert c.predicted_gap == pytest.approx(predicted_gap(c.prec_err, adv.target_error))
             assert c.ok_for_target == (c.predicted_gap <= adv.tolerance)
     assert loose.recommended_for_target["format"] in ("fp16", "bf16")
-    assert tight.recommended_for_target["preset"] == "full"
+    assert tight.recommended_for_target["precision"] == "full"
     assert plain.recommended == loose.recommended  # the discretization criterion is unchanged
     with pytest.raises(ErrboundError, match="target_error"):
         advise(x, modes=8, target_error=0.0)

@@ -46,8 +46,8 @@ def test_precision_data_own_resolution(tmp_path, capsys):
     x = np.random.default_rng(0).standard_normal((2, 24, 24))
     np.save(tmp_path / "d.npy", x)
     out = tmp_path / "res" / "p.json"
-    d = _run_json(capsys, ["precision", "--data", str(tmp_path / "d.npy"), "--format", "bf16", "--preset", "mixed",
-                           "--modes", "4", "--json", "--output", str(out)])
+    d = _run_json(capsys, ["precision", "--data", str(tmp_path / "d.npy"), "--precision", "mixed-bf16",
+                           "--modes", "8", "--json", "--output", str(out)])
     assert [r["res"] for r in d["rows"]] == [24]  # non-power-of-two grid (Bluestein) and bf16
     assert json.loads(out.read_text())["rows"][0]["res"] == 24
 
@@ -56,9 +56,13 @@ def test_precision_data_own_resolution(tmp_path, capsys):
     "argv, match",
     [
         (["--function", "smooth", "--format", "fp17"], "unknown format"),
-        (["--function", "smooth", "--format", "fp16", "--preset", "quarter"], "unknown preset"),
+        (["--function", "smooth", "--precision", "quarter"], "unknown precision"),
+        (["--function", "smooth", "--precision", "half", "--engine", "gpu"], "choose one of: emulator, torch"),
+        (["--function", "smooth", "--precision", "half", "--backend", "cufft"], "choose one of: fft, dft"),
+        (["--function", "smooth", "--precision", "half", "--format", "fp8_e4m3", "--engine", "torch"],
+         "cannot run precision 'half-fp8_e4m3' on this device"),
         (["--function", "smooth", "--format", "fp16", "--stabilizer", "sigmoid"], "unknown stabilizer"),
-        (["--function", "smooth", "--format", "fp16", "--res", "8"], "too few for 8 modes"),
+        (["--function", "smooth", "--format", "fp16", "--res", "8", "--modes", "16"], "16 modes exceed the 8 grid points"),
         (["--function", "smooth", "--format", "fp16", "--res", "a,b"], "integers"),
     ],
 )
@@ -76,7 +80,7 @@ def test_precision_bad_input(tmp_path, capsys, argv, match):
         (None, "empty"),
         (np.array([[np.nan, 1.0]]), "NaN/inf"),
         (np.zeros(16), "rank 1"),
-        (np.zeros((1, 12, 12)), "too small for 8 modes"),
+        (np.zeros((1, 12, 12)), "16 modes exceed the 12 grid points"),
     ],
 )
 def test_precision_bad_data(tmp_path, capsys, content, match):
@@ -87,7 +91,7 @@ def test_precision_bad_data(tmp_path, capsys, content, match):
     else:
         np.save(path, content)
     out = tmp_path / "out" / "o.json"
-    assert main(["precision", "--data", str(path), "--format", "fp16", "--output", str(out)]) == 2
+    assert main(["precision", "--data", str(path), "--format", "fp16", "--modes", "16", "--output", str(out)]) == 2
     assert match in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

@@ -98,7 +98,7 @@ def test_grad_scaler_overflow_is_not_a_nonfinite_event():
     loss, taken = trainer.train_step(xb, yb)
     assert not taken and trainer.scaler_skips == 1 and trainer.nonfinite_steps == 0
     assert trainer.scaler.get_scale() < 2.0**100  # the scaler backed off
-    assert trainer.policy.block == "half"  # calibration never triggers the precision fallback
+    assert trainer.policy.mode == "half"  # calibration never triggers the precision fallback
     assert all(torch.equal(before[k], v) for k, v in _params(trainer).items())
 
 
@@ -122,9 +122,9 @@ def test_fallback_to_safer_precision_after_n_events():
     bad[0, 0, 0, 0] = float("nan")
     yb = train[1][:8].unsqueeze(1)
     trainer.train_step(bad, yb)
-    assert trainer.policy.block == "half"
+    assert trainer.policy.mode == "half"
     trainer.train_step(bad, yb)
-    assert trainer.policy.block == "mixed" and trainer.net.model.policy.block == "mixed"
+    assert trainer.policy.mode == "mixed" and trainer.net.model.policy.mode == "mixed"
 
 
 def test_precision_schedule_switches_at_the_given_epochs():

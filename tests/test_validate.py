@@ -26,7 +26,7 @@ def test_flags_to_policy():
     from errbound.validate import flags_to_policy
 
     policy, backend, modes = flags_to_policy(["--precision", "half-bf16", "--backend", "dft", "--modes", "8"])
-    assert (policy.block, policy.half_dtype, backend, modes) == ("half", "bf16", "dft", 8)
+    assert (policy.mode, policy.low_name, backend, modes) == ("half", "bf16", "dft", 8)
     with pytest.raises(ErrboundError, match="no --precision"):
         flags_to_policy(["--backend", "dft"])
 

@@ -28,10 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", default="half", metavar="P",
                         help=f"spectral-block precision, the trainer's names: {', '.join(PRECISION_NAMES)}, optionally "
                         f"+stabilizer ({', '.join(STABILIZERS)}); aliases dft-half, dft-bf16 (default half)")
-    parser.add_argument("--backend", default="fft", choices=BACKENDS,
-                        help="fft: emulated FFT (cuFFT's algorithm); dft: matrix products of the retained modes")
-    parser.add_argument("--engine", default="emulator", choices=ENGINES,
-                        help="emulator: the numpy emulation; torch: the trainer's own spectral layer on this CPU "
+    parser.add_argument("--backend", default="fft", metavar="B",
+                        help=f"{' or '.join(BACKENDS)}: fft, the emulated FFT (cuFFT's algorithm); dft, matrix products "
+                        "of the retained modes")
+    parser.add_argument("--engine", default="emulator", metavar="E",
+                        help=f"{' or '.join(ENGINES)}: emulator: the numpy emulation; torch: the trainer's own spectral layer on this CPU "
                         "(bit for bit the emulator for reduced-precision blocks)")
     parser.add_argument("--format", default=None, metavar="FMT",
                         help="low format when --precision names none (e.g. --precision half --format bf16, or any "
@@ -88,6 +89,12 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from errbound.policy import parse_policy
     from errbound.results import provenance, write_json_atomic
 
+    from errbound.policy import BACKENDS
+
+    if args.engine not in precision.ENGINES:
+        raise ErrboundError(f"unknown engine {args.engine!r}; choose one of: {', '.join(precision.ENGINES)}")
+    if args.backend not in BACKENDS:
+        raise ErrboundError(f"unknown backend {args.backend!r}; choose one of: {', '.join(BACKENDS)}")
     if args.modes is not None and args.modes < 1:
         raise ErrboundError(f"--modes must be >= 1, got {args.modes}")
     if args.samples < 1:
