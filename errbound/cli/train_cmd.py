@@ -13,7 +13,6 @@ from errbound.errors import ErrboundError
 
 HELP = "train an FNO (full, amp, mixed, half precision) on generated or given data"
 
-_DEFAULT_MODES = {1: 32, 2: 24, 3: 16}
 
 
 def _int_list(text: str, what: str) -> list[int]:
@@ -34,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-test", type=int, default=100, help="test samples (default 100)")
     parser.add_argument("--precision", default="full",
                         help="full, amp, mixed, half, amp-bf16, mixed-bf16, half-bf16, optionally +none|tanh|clip|sigma2|pow2; "
-                             "half-fp8e4m3fn / half-fp8e5m2: emulated 8-bit block (with --backend dft)")
+                             "half-fp8e4m3fn / half-fp8e5m2: emulated 8-bit block (with --backend dft); the names of "
+                             "errbound precision and errbound advise (errbound.policy)")
     parser.add_argument("--schedule", help="precision schedule 'half:0,mixed+none:125,full:375' (overrides --precision)")
     parser.add_argument("--backend", choices=("fft", "dft"), default="fft", help="spectral transform backend (default fft)")
     parser.add_argument("--fft-fallback", action="store_true", help="use the dft backend where an fp16 fft needs a non-power-of-two size")
@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--factorization", choices=("dense", "cp"), default="dense")
     parser.add_argument("--fallback-after", type=int, help="switch to a safer precision after N non-finite steps")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-normalize", action="store_true",
+                        help="feed the data as given (no unit-Gaussian normalisation of inputs and targets): the spectral "
+                             "blocks then see the data's own magnitudes, e.g. to reproduce fp16 overflow")
     parser.add_argument("--cache-dir", help="where generated datasets are cached (default $ERRBOUND_DATA or ~/.cache/errbound/data)")
 
 
@@ -100,6 +103,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from errbound.results import provenance, write_json_atomic
     from errbound.train.models import FNOConfig
     from errbound.policy import parse_policy, parse_schedule
+    from errbound.modes import default_modes
     from errbound.train.spectral import check_supported
     from errbound.train.trainer import Trainer, TrainConfig, resolve_device
 
@@ -127,13 +131,13 @@ def run(args: argparse.Namespace) -> CommandOutput:
                 check_supported(policy, args.backend, (r + args.padding,) * dim, args.fft_fallback)
     device = _init_distributed(device)
     train, tests, dim = _load_data(args, test_res, device)
-    modes = args.modes or min(_DEFAULT_MODES[dim], args.res)
+    modes = args.modes or default_modes(dim, (args.res,) * dim)
     model_config = FNOConfig(hidden=args.hidden, modes=(modes,) * dim, n_layers=args.layers, padding=args.padding,
                              backend=args.backend, fft_fallback=args.fft_fallback,
                              factorization=None if args.factorization == "dense" else "cp")
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                          optimizer=args.optimizer, scheduler=args.scheduler, loss=args.loss, schedule=schedule,
-                         fallback_after=args.fallback_after, seed=args.seed)
+                         fallback_after=args.fallback_after, seed=args.seed, normalize=not args.no_normalize)
     trainer = Trainer(model_config, config, train, tests, device=device, out_dir=args.out, resume=args.resume)
     result = trainer.fit()
     data = {
