@@ -19,11 +19,13 @@ COLUMNS = ["res", "modes", "mode_err_max", "layer_err_rel", "bound_upper", "boun
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--function", required=True, metavar="F",
                         help="function spec name[:key=value,...]; names: trig smooth tent step sobolev grf aliased tentgrid")
-    parser.add_argument("--dim", type=int, default=None, help="dimension d in 1..3 (default 1, or dim= in the spec)")
+    parser.add_argument("--dim", type=int, default=None, help="dimension d in 1..3 (default 2, or dim= in the spec)")
     parser.add_argument("--res", default=None, metavar="LIST",
                         help="comma-separated resolutions (points per axis); default by dimension: "
                         + "; ".join(f"{d}-D {r}" for d, r in DEFAULT_RES.items()))
-    parser.add_argument("--modes", type=int, default=4, metavar="K", help="retained modes |w_i| <= K (default 4)")
+    parser.add_argument("--modes", type=int, default=8, metavar="M",
+                        help="retained modes per axis, neuraloperator's n_modes as for every command: the layer keeps "
+                        "|w_i| <= K = M // 2 (default 8, K = 4)")
     parser.add_argument("--clip-modes", action="store_true",
                         help="keep the (s-1)//2 modes a grid s <= 2K resolves instead of rejecting such resolutions "
                         "(by default res <= 2K is an error: the modes are not resolvable)")
@@ -52,18 +54,21 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from errbound.discretization import sweep
     from errbound.errors import ErrboundError
     from errbound.functions import get_function
+    from errbound.modes import box_radius
     from errbound.results import provenance
 
-    fn = get_function(args.function, dim=args.dim)
+    k = box_radius(args.modes)
+    fn = get_function(args.function, dim=2 if args.dim is None and "dim=" not in args.function else args.dim)
     res = args.res if args.res is not None else DEFAULT_RES[fn.dim]
     if args.no_cache and args.cache:
         raise ErrboundError("--cache and --no-cache contradict each other; pass one of them")
     cache = False if args.no_cache else args.cache
-    result = sweep(fn, resolutions=res, modes=args.modes, method=args.method, dps=args.dps, jobs=args.jobs,
+    result = sweep(fn, resolutions=res, modes=k, method=args.method, dps=args.dps, jobs=args.jobs,
                    dask=args.dask, cache=cache, strict_modes=not args.clip_modes, layer_seed=args.seed)
-    data = {"command": "discretization", **result, "provenance": provenance()}
+    data = {"command": "discretization", **result, "n_modes": args.modes, "provenance": provenance()}
     lines = [
-        f"discretization error of a Fourier layer: {result['function']} in {result['dim']}-D, modes |w_i| <= {args.modes}",
+        f"discretization error of a Fourier layer: {result['function']} in {result['dim']}-D, {args.modes} modes per "
+        f"axis: |w_i| <= {k}",
         f"M = {format_number(result['M'])}"
         + (f", L = {format_number(result['L'])}" if result["L"] is not None else ", not Lipschitz")
         + f"; reference: {result['rows'][0]['reference']}",
@@ -71,9 +76,9 @@ def run(args: argparse.Namespace) -> CommandOutput:
         format_table([_display(row) for row in result["rows"]], COLUMNS),
         "",
     ]
-    clipped = [r["res"] for r in result["rows"] if r["modes"] < args.modes]
+    clipped = [r["res"] for r in result["rows"] if r["modes"] < k]
     if clipped:
-        lines.append(f"note: resolutions {clipped} cannot hold modes up to {args.modes}; they keep |w_i| <= (res-1)//2 "
+        lines.append(f"note: resolutions {clipped} cannot hold modes up to {k}; they keep |w_i| <= (res-1)//2 "
                      "(--clip-modes)")
     rate = result["rate"]
     theory = result["rate_theory"]
