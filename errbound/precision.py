@@ -97,7 +97,12 @@ def run_engine(block, x: np.ndarray, engine: str = "emulator"):  # type: ignore[
     c_out, c_in = block.weights.shape[:2]
     conv = SpectralConv(c_in, c_out, tuple(block.modes), backend=policy.backend, policy=policy)
     conv.set_weights(block.weights)
-    r = conv.block_run(torch.from_numpy(x))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # elementwise rounding passes: one thread, like numpy (no oversubscription)
+    try:
+        r = conv.block_run(torch.from_numpy(x))
+    finally:
+        torch.set_num_threads(threads)
     spec = np.asarray(r.spectrum.detach().to(torch.float64).numpy())
     spectrum = np.empty(spec.shape[1:], dtype=np.complex128)
     spectrum.real, spectrum.imag = spec[0], spec[1]

@@ -17,7 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="dft", help="fft, dft or fft,dft (default dft)")
     parser.add_argument("--batch", type=int, help="batch size (default 16 on CUDA, 4 on CPU)")
     parser.add_argument("--hidden", type=int, help="hidden channels (default 64 on CUDA, 16 on CPU)")
-    parser.add_argument("--modes", type=int, help="modes per axis (default 32 on CUDA, 8 on CPU)")
+    parser.add_argument("--modes", type=int, help="retained modes per axis, neuraloperator's n_modes (default: the table of "
+                        "errbound.modes, 24 in 2-D, capped by the grid)")
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per configuration (median reported)")
@@ -60,7 +61,9 @@ def run(args: argparse.Namespace) -> CommandOutput:
             raise ErrboundError(f"unknown backend {b!r}; choose from {', '.join(BACKENDS)} (comma-separated)")
     batch = args.batch or (16 if cuda else 4)
     hidden = args.hidden or (64 if cuda else 16)
-    modes = args.modes or (32 if cuda else 8)
+    from errbound.modes import default_modes
+
+    modes = args.modes or default_modes(2, (min(res), min(res)))
     with_neuralop = not args.no_neuralop and neuralop_available()
     jobs = [(r, b, p) for r in res for b in backends for p in policies]
     rows = []

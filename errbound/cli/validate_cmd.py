@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n-test", type=int, default=16, help="test samples (default 16)")
     parser.add_argument("--epochs", type=int, default=8, help="epochs per run (default 8)")
     parser.add_argument("--hidden", type=int, default=16, help="FNO width (default 16)")
-    parser.add_argument("--modes", type=int, default=8, help="modes per axis (errbound train convention; default 8)")
+    parser.add_argument("--modes", type=int, default=8,
+                        help="retained modes per axis, neuraloperator's n_modes as for every command (default 8)")
     parser.add_argument("--layers", type=int, default=2, help="Fourier layers (default 2)")
     parser.add_argument("--formats", default="fp16,bf16,fp8_e4m3fn,fp8_e5m2",
                         help="formats the advisor considers (default fp16,bf16,fp8_e4m3fn,fp8_e5m2; the fp8 ones "
