@@ -62,7 +62,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from errbound.data_io import load_samples
 from errbound.errors import ErrboundError
+from errbound.formats import get_format
+from errbound.modes import default_modes, random_weights
+from errbound.policy import make_policy
+from errbound.precision import block_error
+from errbound.spectral_block import SpectralBlock
 
 __all__ = ["Candidate", "Advice", "advise", "load_data", "estimate_discretization_error", "storage_bits",
            "predicted_gap", "candidate_policies"]
@@ -134,8 +140,6 @@ class Advice:
 def load_data(path: str | Path, key: str | None = None) -> np.ndarray:
     """Read samples ``(N, *grid)`` as float64 from .npy, .npz or the neuraloperator .pt layout
     (see :func:`errbound.data_io.load_samples`, which validates rank, finiteness and emptiness)."""
-    from errbound.data_io import load_samples
-
     return check_samples(load_samples(path, key=key), str(path))
 
 
@@ -241,9 +245,6 @@ def _is_pow2(n: int) -> bool:
 def candidate_policies(formats: Sequence[str]) -> list[tuple[str, Any]]:
     """(format name, Policy) for ``full`` and, per format, ``mixed``, ``half`` (fft) and ``half`` (dft); 8-bit
     formats ``half`` (dft) only. Trainer formats use the trainer's names; others are emulator-only policies."""
-    from errbound.formats import get_format
-    from errbound.policy import make_policy
-
     out: list[tuple[str, Any]] = [("fp32", make_policy("full"))]
     for name in formats:
         fmt = get_format(name)
@@ -287,9 +288,6 @@ def _engine_for(policy, trainable: bool) -> str:  # type: ignore[no-untyped-def]
 
 def _block_error(x: np.ndarray, weights: np.ndarray, modes: int, policy, engine: str) -> tuple[float, bool, int]:  # type: ignore[no-untyped-def]
     """(relative L2 error of the block output over the samples, overflow flag, pre-scale exponent)."""
-    from errbound.precision import block_error
-    from errbound.spectral_block import SpectralBlock
-
     block = SpectralBlock(weights, [modes] * (x.ndim - 2), policy)
     with np.errstate(over="ignore", invalid="ignore"):
         row = block_error(x, block, certify=False, engine=engine)
@@ -343,9 +341,6 @@ def advise(
     discretization error. ``n_samples``: samples emulated (the first ones). ``data_name``: file name, used to
     write the full ``errbound train`` command when it follows the ``{name}_train_{res}.pt`` layout.
     """
-    from errbound.formats import get_format
-    from errbound.modes import default_modes, random_weights
-
     x = check_samples(data)
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
         raise ErrboundError(f"tolerance must be a positive finite number, got {tolerance!r}")
@@ -429,8 +424,6 @@ def storage_bits(fmt_name: str) -> int:
     """Bits of one value: sign + exponent field + stored fraction (``t - 1``). The exponent field holds the
     ``emax - emin + 1`` normal binades, the zero/subnormal code and, when the format has them, the inf/NaN
     code (E4M3FN has none: its NaN shares the top binade), e.g. fp16 16, bf16 16, E4M3FN 8, E5M2 8."""
-    from errbound.formats import get_format
-
     f = get_format(fmt_name)
     codes = f.emax - f.emin + 2 + (1 if f.has_inf else 0)
     return 1 + math.ceil(math.log2(codes)) + f.t - 1

@@ -48,6 +48,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
+from errbound.emulate import FFTConfig, MatmulConfig
 from errbound.errors import ErrboundError
 from errbound.formats import Format, as_format
 
@@ -147,14 +148,10 @@ class TransformPolicy:
         else:
             self.matmul_config()
 
-    def fft_config(self):  # type: ignore[no-untyped-def]
-        from errbound.emulate import FFTConfig
-
+    def fft_config(self) -> FFTConfig:
         return FFTConfig(fmt=self.fmt, mode=self.mode, twiddle_fmt=self.twiddle_fmt, cmul=self.cmul, scaling="after")
 
-    def matmul_config(self):  # type: ignore[no-untyped-def]
-        from errbound.emulate import MatmulConfig
-
+    def matmul_config(self) -> MatmulConfig:
         return MatmulConfig(input_fmt=self.fmt, acc_fmt=self.acc_fmt, out_fmt=self.out_fmt, mode=self.mode)
 
     @property

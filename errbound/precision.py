@@ -20,14 +20,22 @@ trusted when it is far above that distance (``certified``).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from typing import Any
 
+import mpmath
 import numpy as np
 
-from errbound.errors import ErrboundError
+from errbound.bounds.precision import evaluate_stages, transform_bounds
+from errbound.emulate import FFTConfig, Trace, optimal_prescale_exponent, rfftn
+from errbound.errors import ErrboundError, MissingDependencyError
 from errbound.formats import Format, get_format
+from errbound.functions import get_function
+from errbound.modes import check_modes, default_modes, random_weights, retained_indices
+from errbound.progress import progress
+from errbound.spectral_block import BlockResult, SpectralBlock
 
 __all__ = [
     "rel_err", "transform_error", "block_error", "mode_errors", "certify_reference", "sweep", "source_arrays",
@@ -44,8 +52,6 @@ DEFAULT_SAMPLES = 4
 def output_sha256(output: Any) -> str:
     """SHA-256 of the block output of the first sample as little-endian float64 in C order, every NaN replaced
     by one canonical quiet NaN (so the digest is the same whatever NaN payload an engine produced)."""
-    import hashlib
-
     a = np.array(np.asarray(output)[0], dtype="<f8", order="C", copy=True)
     a[np.isnan(a)] = np.float64("nan")
     return hashlib.sha256(a.tobytes()).hexdigest()
@@ -67,8 +73,6 @@ def run_engine(block, x: np.ndarray, engine: str = "emulator"):  # type: ignore[
     emulator, or the trainer's own :class:`~errbound.train.spectral.SpectralConv` on a CPU with the same
     weights and policy (reduced-precision blocks: the same definition on torch tensors, bit for bit; fp32
     blocks: torch's kernels). Returns a :class:`~errbound.spectral_block.BlockResult` (numpy arrays)."""
-    from errbound.spectral_block import BlockResult
-
     if engine not in ENGINES:
         raise ErrboundError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
     if engine == "emulator":
@@ -79,8 +83,6 @@ def run_engine(block, x: np.ndarray, engine: str = "emulator"):  # type: ignore[
         from errbound.train.emulated import torch_supports
         from errbound.train.spectral import SpectralConv
     except ImportError:
-        from errbound.errors import MissingDependencyError
-
         raise MissingDependencyError("torch", "train") from None
     policy = block.policy
     if policy.mode == "custom":
@@ -131,9 +133,6 @@ def transform_error(x: np.ndarray, fmt: Format | str, *, dim: int | None = None,
                     cmul: str = "fma", lam: float = 3.0) -> dict[str, Any]:
     """Emulated forward rfftn (cast into ``fmt``, unnormalized transform, then 1/m, like torch's
     ``rfft2(x.half(), norm="forward")``) of real ``x`` of shape ``(batch, *grid)`` over the last ``dim`` axes."""
-    from errbound.bounds.precision import transform_bounds
-    from errbound.emulate import FFTConfig, Trace, optimal_prescale_exponent, rfftn
-
     x = np.asarray(x, dtype=np.float64)
     dim = x.ndim - 1 if dim is None else dim
     fmt = get_format(fmt)
@@ -176,8 +175,6 @@ def block_error(x: np.ndarray, block, *, lam: float = 3.0, certify: bool | None 
                 engine: str = "emulator") -> dict[str, Any]:
     """Measured and bounded precision error of a :class:`~errbound.spectral_block.SpectralBlock` on
     input ``x`` (batch, C_in, *grid), computed by ``engine`` (:func:`run_engine`)."""
-    from errbound.bounds.precision import evaluate_stages
-
     x = np.asarray(x, dtype=np.float64)
     res = run_engine(block, x, engine)
     ref_out, ref_spec = block.reference(x)
@@ -276,10 +273,6 @@ def certify_reference(x: np.ndarray, block, *, dps: int = 40, ref: tuple[np.ndar
     computation at ``dps`` digits of the same mathematics (separable direct sums). Supported for
     the stabilizers none, clip and prescale (exact maps); tanh and std_clip use float64 values of the
     stabilized input (their own float64 error, ~1e-16, is then not certified)."""
-    import mpmath
-
-    from errbound.modes import retained_indices
-
     x = np.asarray(x, dtype=np.float64)
     if ref is None:
         ref = block.reference(x)
@@ -340,8 +333,6 @@ def source_arrays(*, function: Any = None, data: np.ndarray | None = None, res: 
     if (function is None) == (data is None):
         raise ErrboundError("give exactly one of a function or data")
     if function is not None:
-        from errbound.functions import get_function
-
         fn = get_function(function, dim=dim) if isinstance(function, str) else function
         if res is None:
             raise ErrboundError("a resolution is needed to sample a function; pass --res")
@@ -367,10 +358,6 @@ def sweep(samples: dict[int, np.ndarray], policy, *, modes: int | None = None, t
     :class:`~errbound.policy.Policy` (block); ``transform="rfft2"``: the bare forward transform in ``fmt``.
     ``modes``: n_modes per axis (default :func:`errbound.modes.default_modes`); ``channels``: C_in = C_out of
     the block, its input built by :func:`channel_inputs`; weights :func:`errbound.modes.random_weights` (seed)."""
-    from errbound.modes import check_modes, default_modes, random_weights
-    from errbound.progress import progress
-    from errbound.spectral_block import SpectralBlock
-
     if transform not in ("block", "rfft2"):
         raise ErrboundError(f"transform must be 'block' or 'rfft2', got {transform!r}")
     rows = []

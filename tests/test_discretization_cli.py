@@ -39,7 +39,7 @@ def test_witness_rows_carry_lower_bound(capsys):
 
 
 def test_table_output_and_clip_note(capsys):
-    code, out, _ = run_cli(capsys, "--function", "smooth", "--res", "8,32", "--modes", "12", "--no-cache", "--clip-modes")
+    code, out, _ = run_cli(capsys, "--function", "smooth", "--res", "8,32", "--modes", "24", "--no-cache", "--clip-modes")
     assert code == 0
     assert "mode_err_max" in out and "ratio_upper" in out and "fitted rate" in out
     assert "resolutions [8] cannot hold modes up to 12" in out
@@ -52,7 +52,7 @@ def test_table_output_and_clip_note(capsys):
         (["--function", "smooth:z=1"], "unknown parameter 'z'"),
         (["--function", "smooth", "--dim", "4"], "dim must be 1, 2 or 3"),
         (["--function", "smooth", "--res", "8,12.5"], "not an integer"),
-        (["--function", "smooth", "--res", "16,32", "--modes", "8"], "needs res > 2k = 16"),
+        (["--function", "smooth", "--res", "16,32", "--modes", "16"], "needs res > 2k = 16"),
         (["--function", "smooth", "--res", "16", "--dps", "15"], "dps must be an integer >= 30"),
         (["--function", "smooth", "--res", "16", "--jobs", "0"], "jobs must be an integer >= 1"),
         (["--function", "smooth", "--cache", "x", "--no-cache"], "contradict"),

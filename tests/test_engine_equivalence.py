@@ -168,3 +168,38 @@ def test_torch_engine_refuses_what_it_cannot_run_and_names_why():
         run_engine(block, x, "torch")
     with pytest.raises(ErrboundError, match="emulator, torch"):
         run_engine(block, x, "gpu")
+
+
+@pytest.mark.parametrize("d, channels, scale", [(1, 4, 1.0), (2, 1, 1.0), (2, 4, 3000.0), (3, 4, 1.0)])
+@pytest.mark.parametrize("precision, backend", [("half+none", "fft"), ("mixed-bf16", "fft"), ("half", "dft"),
+                                                ("half-fp8e4m3fn", "dft")])
+def test_the_same_through_the_cli(tmp_path, capsys, precision, backend, d, channels, scale):
+    import json
+
+    from errbound.cli import main
+
+    grid, m = GRIDS[d]
+    data = scale * np.abs(np.random.default_rng(d).standard_normal((2 * channels,) + grid)) if scale > 1 else \
+        np.random.default_rng(d).standard_normal((2 * channels,) + grid)
+    np.save(tmp_path / "x.npy", data)
+    rows = {}
+    for engine in ("emulator", "torch"):
+        assert main(["precision", "--data", str(tmp_path / "x.npy"), "--precision", precision, "--backend", backend,
+                     "--engine", engine, "--channels", str(channels), "--modes", str(m), "--json"]) == 0
+        rows[engine] = json.loads(capsys.readouterr().out)["rows"][0]
+    assert rows["torch"]["output_sha256"] == rows["emulator"]["output_sha256"]
+    assert rows["torch"]["overflow"] == rows["emulator"]["overflow"]
+    if scale > 1 and precision == "half+none":
+        assert rows["torch"]["overflow"]  # |x| ~ 3000 on 16x16: the DC sum exceeds 65504
+
+
+def test_unknown_names_get_one_line_and_exit_2(capsys):
+    from errbound.cli import main
+
+    for argv, valid in ((["train", "--dataset", "darcy", "--res", "16", "--backend", "cufft"], "fft, dft"),
+                        (["train", "--dataset", "darcy", "--res", "16", "--precision", "hlaf"], "full, amp, mixed"),
+                        (["train", "--dataset", "darcy", "--res", "16", "--precision", "half+tan"], "pow2"),
+                        (["precision", "--function", "smooth", "--engine", "gpu"], "emulator, torch")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("errbound: error:") and "\n" not in err and valid in err

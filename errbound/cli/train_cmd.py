@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "half-fp8e4m3fn / half-fp8e5m2: emulated 8-bit block (with --backend dft); the names of "
                              "errbound precision and errbound advise (errbound.policy)")
     parser.add_argument("--schedule", help="precision schedule 'half:0,mixed+none:125,full:375' (overrides --precision)")
-    parser.add_argument("--backend", choices=("fft", "dft"), default="fft", help="spectral transform backend (default fft)")
+    parser.add_argument("--backend", default="fft", metavar="B", help="spectral transform backend: fft or dft (default fft)")
     parser.add_argument("--fft-fallback", action="store_true", help="use the dft backend where an fp16 fft needs a non-power-of-two size")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--test-res", help="comma-separated test resolutions (default: the training resolution)")
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         raise MissingDependencyError("torch", "train") from None
     from errbound.results import provenance, write_json_atomic
     from errbound.train.models import FNOConfig
-    from errbound.policy import parse_policy, parse_schedule
+    from errbound.policy import BACKENDS, parse_policy, parse_schedule
     from errbound.modes import default_modes
     from errbound.train.spectral import check_supported
     from errbound.train.trainer import Trainer, TrainConfig, resolve_device
@@ -115,6 +115,8 @@ def run(args: argparse.Namespace) -> CommandOutput:
         raise ErrboundError(f"no checkpoint at {Path(args.out) / 'checkpoint.pt'}; run without --resume to start a new run")
     if args.epochs < 1:
         raise ErrboundError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.backend not in BACKENDS:
+        raise ErrboundError(f"unknown backend {args.backend!r}; choose one of: {', '.join(BACKENDS)}")
     schedule = (parse_schedule(args.schedule, args.epochs, args.backend) if args.schedule
                 else ((0, parse_policy(args.precision, args.backend)),))
     test_res = _int_list(args.test_res, "--test-res") if args.test_res else [args.res]
