@@ -271,7 +271,7 @@ def _mp_axis_dft(arr: np.ndarray, n: int, in_idx: Sequence[int], out_idx: Sequen
 def certify_reference(x: np.ndarray, block, *, dps: int = 40, ref: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Distance of the float64 reference (retained spectrum and block output) from an mpmath
     computation at ``dps`` digits of the same mathematics (separable direct sums). Supported for
-    the stabilizers none, clip and prescale (exact maps); tanh and std_clip use float64 values of the
+    the stabilizers none, clip and pow2 (exact maps); tanh and sigma2 use float64 values of the
     stabilized input (their own float64 error, ~1e-16, is then not certified)."""
     x = np.asarray(x, dtype=np.float64)
     if ref is None:

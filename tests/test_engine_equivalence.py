@@ -203,3 +203,17 @@ def test_unknown_names_get_one_line_and_exit_2(capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("errbound: error:") and "\n" not in err and valid in err
+
+
+@pytest.mark.parametrize("name, backend", [("half+none", "fft"), ("half-fp8e4m3fn", "dft"), ("mixed-bf16", "dft")])
+def test_training_forward_value_is_the_emulated_block(name, backend):
+    """What the trainer computes in its forward pass (with autograd on) is the block the emulator predicts."""
+    torch.manual_seed(3)
+    policy = parse_policy(name, backend)
+    conv = SpectralConv(2, 2, (8, 8), backend=backend, policy=policy)
+    x = torch.randn(2, 2, 16, 16, requires_grad=True)
+    y = conv(x)
+    w = conv.weight.detach().movedim(0, 1).double().numpy()
+    block = SpectralBlock(w[..., 0] + 1j * w[..., 1], [8, 8], policy)
+    emu = block.run(x.detach().double().numpy())
+    assert np.array_equal(y.detach().double().numpy(), emu.output)

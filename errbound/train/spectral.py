@@ -12,7 +12,8 @@ How a block is computed
   radix-2 FFT or matrix-product DFT, operation for operation, as the advisor's numpy emulator, so the output
   is bit for bit the emulator's, and an fp16 FFT overflows exactly where the emulator (and cuFFT) does.
   Gradients are straight-through: the backward pass is that of the same block in exact fp32 arithmetic
-  (``out = exact + (emulated - exact).detach()``), the usual estimator for rounded forward passes.
+  (``out = emulated.detach() + (exact - exact.detach())``: the value is the emulated one, bit for bit), the usual
+  estimator for rounded forward passes.
 * **fp32 blocks** (``full``, ``amp``) on every device, and **fp16/bf16 blocks on CUDA**: torch's native
   kernels (cuFFT, cuBLAS with fp32 accumulation) in the same stage order, axis order and retained layout;
   cuFFT refuses fp16 transforms of sizes that are not powers of two (an error, or the ``dft`` backend with
@@ -442,7 +443,9 @@ class SpectralConv(nn.Module):
             if self._emulated(policy, x.device):
                 emulated = self._run_emulated(x, policy).output
                 exact = self._exact_block(x, policy, backend)
-                out = exact + (emulated - exact).detach()  # straight-through: exact fp32 gradient
+                # straight-through: the value is the emulated block's exactly (exact - exact is +0), the
+                # gradient the exact fp32 block's
+                out = emulated.detach() + (exact - exact.detach())
                 # fp16/bf16 blocks return their dtype, as on CUDA (the values are exactly representable in it)
                 return out if policy.fp8_block else out.to(_low_dtype(policy))
             return self._native_half(x, policy, backend, spatial)
