@@ -31,8 +31,10 @@
 3. **Overflow**: does the block without a stabilizer (``+none``) produce inf/NaN (``overflow``)? If so, the fix
    is the exact power-of-two pre-scale of the ``pow2`` stabilizer (:func:`errbound.block.pow2_exponent`; the
    block is linear, so the function is unchanged), checked by re-running the block; tanh is the fallback when
-   pre-scaling cannot avoid overflow. The candidate's ``precision`` carries the stabilizer that ran (fp16 blocks
-   default to ``pow2`` anyway) and ``prec_err`` is that block's error.
+   pre-scaling cannot avoid overflow (e.g. a block output beyond the format's range); a tanh-fixed candidate is
+   reported but never recommended (tanh changes the function). The candidate's ``precision`` carries the
+   stabilizer that ran (fp16 blocks default to ``pow2`` anyway) and ``prec_err`` is that block's error;
+   ``underflow`` is the fraction of the nonzero inputs its input cast flushes to zero.
 
 A candidate is ``ok`` when its (fixed) block is finite and ``prec_err <= tolerance * discretization_err``.
 With ``target_error`` (the relative test error the user expects from the model in full precision) each
@@ -83,7 +85,8 @@ class Candidate:
     """One policy: its precision error, overflow risk and fix, verdict and train flags.
 
     ``precision``/``backend``: the names ``errbound train`` accepts (stabilizer included); ``format``: the low
-    format (``fp32`` for ``full``); ``engine``: which engine computed ``prec_err``."""
+    format (``fp32`` for ``full``); ``engine``: which engine computed ``prec_err``; ``underflow``: the fraction of
+    the nonzero input values the block's input cast flushes to zero (data too small for the format)."""
 
     format: str
     precision: str
@@ -91,6 +94,7 @@ class Candidate:
     engine: str
     prec_err: float
     overflow: bool
+    underflow: float
     fix: dict[str, Any] | None
     ok: bool
     trainable: bool
@@ -203,6 +207,9 @@ def estimate_discretization_error(x: np.ndarray, modes: int) -> dict[str, Any]:
     docstring. Returns ``value`` (the estimate used), ``tail``, ``subsample`` (None when s/2 < K), the fitted
     amplitude decay exponent ``beta`` and the ``method`` used."""
     x = check_samples(x)
+    peak = float(np.max(np.abs(x)))
+    if peak > 0:  # relative quantities: work on x / max|x| so tiny or huge data do not under- or overflow norms
+        x = x / peak
     d = x.ndim - 1
     s = min(x.shape[1:])
     h = max(1, modes // 2)  # retained |w_i| <= K/2 (K modes per axis, neuraloperator convention)
@@ -286,13 +293,14 @@ def _engine_for(policy, trainable: bool) -> str:  # type: ignore[no-untyped-def]
     return "torch"
 
 
-def _block_error(x: np.ndarray, weights: np.ndarray, modes: int, policy, engine: str) -> tuple[float, bool, int]:  # type: ignore[no-untyped-def]
-    """(relative L2 error of the block output over the samples, overflow flag, pre-scale exponent)."""
+def _block_error(x: np.ndarray, weights: np.ndarray, modes: int, policy, engine: str) -> tuple[float, bool, int, float]:  # type: ignore[no-untyped-def]
+    """(relative L2 error of the block output over the samples, overflow flag, pre-scale exponent, fraction of
+    the nonzero inputs the input cast flushed to zero)."""
     block = SpectralBlock(weights, [modes] * (x.ndim - 2), policy)
     with np.errstate(over="ignore", invalid="ignore"):
         row = block_error(x, block, certify=False, engine=engine)
     err = float(row["layer_err_rel"]) if not row["overflow"] else math.inf
-    return err, bool(row["overflow"]), int(row["prescale_exp"])
+    return err, bool(row["overflow"]), int(row["prescale_exp"]), float(row["underflow"])
 
 
 def predicted_gap(prec_err: float, model_error: float) -> float:
@@ -379,19 +387,21 @@ def advise(
     for fmt, policy in candidate_policies([f.strip() for f in formats]):
         trainable = _trainable(policy, grid)
         engine = _engine_for(policy, trainable)
-        _, overflow, _ = _block_error(sample, weights, modes, policy.with_stabilizer("none"), engine)
+        _, overflow, _, _ = _block_error(sample, weights, modes, policy.with_stabilizer("none"), engine)
         fix = None
         chosen = policy
         if overflow:
             chosen = policy.with_stabilizer("pow2")
-            _, still, e = _block_error(sample, weights, modes, chosen, engine)
+            _, still, e, _ = _block_error(sample, weights, modes, chosen, engine)
             fix = {"kind": "pow2", "exponent": e, "removes_overflow": not still}
             if still:
                 chosen = policy.with_stabilizer("tanh")
-                _, still_t, _ = _block_error(sample, weights, modes, chosen, engine)
+                _, still_t, _, _ = _block_error(sample, weights, modes, chosen, engine)
                 fix = {"kind": "tanh", "exponent": None, "removes_overflow": not still_t,
-                       "note": "tanh changes the function; prec_err is against the tanh-stabilized float64 block"}
-        err, _, _ = _block_error(sample, weights, modes, chosen, engine)
+                       "note": f"the pow2 pre-scale 2^{e} does not keep the block in range (its output exceeds the "
+                               "format's range); tanh changes the function, prec_err is against the tanh-stabilized "
+                               "float64 block"}
+        err, _, _, underflow = _block_error(sample, weights, modes, chosen, engine)
         ok = bool(math.isfinite(err) and err <= limit)
         flags = (["--precision", chosen.name, "--backend", chosen.backend, "--modes", str(modes)]
                  if trainable else None)
@@ -400,8 +410,10 @@ def advise(
         cost = (rank == 3, storage_bits(fmt), rank, err)
         gap = None if target_error is None else predicted_gap(err, float(target_error))
         cands.append(Candidate(format=fmt, precision=chosen.name, backend=chosen.backend, engine=engine,
-                               prec_err=err, overflow=overflow, fix=fix, ok=ok, trainable=trainable,
-                               recommendable=trainable and not chosen.fp8_block, train_flags=flags, cost=cost,
+                               prec_err=err, overflow=overflow, underflow=underflow, fix=fix, ok=ok,
+                               trainable=trainable,
+                               recommendable=trainable and not chosen.fp8_block and chosen.stabilizer.exact,
+                               train_flags=flags, cost=cost,
                                predicted_gap=gap, ok_for_target=None if gap is None else bool(gap <= tolerance)))
     cands.sort(key=lambda c: c.cost)
     recommended = _pick(cands, lambda c: c.ok,

@@ -59,8 +59,9 @@ __all__ = ["BlockRun", "run_block", "pow2_exponent", "pow2_bound", "std_bounds"]
 class BlockRun:
     """What :func:`run_block` computed: ``output`` (batch, C_out, *grid) and the retained ``spectrum`` as real
     and imaginary component arrays ``(2, batch, C_in, *mode_shape)`` in data units (both in the arithmetic's
-    array type), the overflow flag, the largest finite intermediate, the pre-scale exponent ``e`` applied and
-    the per-stage maxima."""
+    array type), the overflow flag, the largest finite intermediate, the pre-scale exponent ``e`` applied,
+    the per-stage maxima and ``underflow``: the fraction of the nonzero inputs that the input cast flushed to
+    zero (data too small for the format: the block then loses them entirely)."""
 
     output: Any
     spectrum: Any
@@ -68,6 +69,7 @@ class BlockRun:
     max_intermediate: float
     prescale_exp: int
     stage_max: dict[str, float]
+    underflow: float = 0.0
 
 
 def pow2_bound(x_abs_max: float, x_abs_sum_max: float, grid: tuple[int, ...], policy: Policy) -> float:
@@ -209,9 +211,20 @@ def run_block(x, weights_re, weights_im, modes, policy: Policy, ar=NUMPY, *,  # 
     if e:
         out = ar.round((out.double() if ar is not NUMPY else out) * 2.0**-e, inv.result_fmt, inv.mode)
         spectrum = (spectrum.double() if ar is not NUMPY else spectrum) * 2.0**-e  # data units (exact)
-    overflow = any(k.endswith(".nonfinite") for k in stage_max) or not ar.all_finite(out)
+    # the input cast's inf/NaN count only when the stabilizer does not absorb them (tanh and clip map +-inf
+    # to finite values: hardware would compute exactly that)
+    overflow = any(k.endswith(".nonfinite") and k != "cast.nonfinite" for k in stage_max) or not ar.all_finite(out)
+    underflow = _flushed_fraction(x, z, ar)
     mx = max((v for k, v in stage_max.items() if not k.endswith(".nonfinite")), default=0.0)
-    return BlockRun(out, spectrum, bool(overflow), mx, e, stage_max)
+    return BlockRun(out, spectrum, bool(overflow), mx, e, stage_max, underflow)
+
+
+def _flushed_fraction(x, z, ar) -> float:  # type: ignore[no-untyped-def]
+    """Fraction of the nonzero entries of ``x`` that are zero after the input cast (and stabilizer)."""
+    xn, zn = ar.to_numpy(x), ar.to_numpy(z)
+    nonzero = xn != 0
+    count = int(np.count_nonzero(nonzero))
+    return float(np.count_nonzero(nonzero & (zn == 0)) / count) if count else 0.0
 
 
 def _contract(Xr, Xi, Wr, Wi, policy: Policy, ar):  # type: ignore[no-untyped-def]

@@ -109,16 +109,23 @@ def run_engine(block, x: np.ndarray, engine: str = "emulator"):  # type: ignore[
     spectrum = np.empty(spec.shape[1:], dtype=np.complex128)
     spectrum.real, spectrum.imag = spec[0], spec[1]
     out = r.output.detach().to(torch.float64).numpy()
-    return BlockResult(out, spectrum, bool(r.overflow), float(r.max_intermediate), int(r.prescale_exp), r.stage_max)
+    return BlockResult(out, spectrum, bool(r.overflow), float(r.max_intermediate), int(r.prescale_exp), r.stage_max,
+                       float(r.underflow))
 
 
 def rel_err(approx: np.ndarray, exact: np.ndarray) -> float:
-    """Normwise relative error ``||approx - exact||_2 / ||exact||_2`` (inf for non-finite approx)."""
+    """Normwise relative error ``||approx - exact||_2 / ||exact||_2`` (inf for non-finite approx), computed on
+    both arrays divided by ``max |exact|`` so that data near float64's range limits (1e-300, 1e300) do not
+    under- or overflow the squares (a flushed output of tiny data has error 1, not 0/0)."""
     a = np.asarray(approx)
+    e = np.asarray(exact)
     if not np.all(np.isfinite(a)):
         return math.inf
-    den = float(np.linalg.norm(exact))
-    num = float(np.linalg.norm(a - exact))
+    scale = float(np.max(np.abs(e))) if e.size else 0.0
+    if scale > 0:
+        a, e = a / scale, e / scale
+    den = float(np.linalg.norm(e))
+    num = float(np.linalg.norm(a - e))
     if den == 0:
         return 0.0 if num == 0 else math.inf
     return num / den
@@ -203,6 +210,7 @@ def block_error(x: np.ndarray, block, *, lam: float = 3.0, certify: bool | None 
         "prescale_exp": int(res.prescale_exp) if res.prescale_exp else int(block.prescale_exponent(x)),
         "prescale_applied": bool(res.prescale_exp),
         "output_sha256": output_sha256(res.output),
+        "underflow": res.underflow,
         "mode_err_max": float(np.max(mode_err)) if mode_err is not None else math.inf,
         "mode_bound_p1": block.policy.input_fmt.u * float(np.max(np.abs(x))),
     }

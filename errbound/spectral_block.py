@@ -33,7 +33,8 @@ __all__ = ["SpectralBlock", "BlockResult", "random_weights"]
 class BlockResult:
     """Output of :meth:`SpectralBlock.run`: the block output, the retained spectrum after the forward
     transform (before the contraction), overflow flag, largest intermediate magnitude, the pre-scale
-    exponent applied (0 if none) and per-stage maxima."""
+    exponent applied (0 if none), per-stage maxima and the fraction of nonzero inputs the input cast flushed
+    to zero."""
 
     output: np.ndarray
     spectrum: np.ndarray
@@ -41,6 +42,7 @@ class BlockResult:
     max_intermediate: float
     prescale_exp: int
     stage_max: dict[str, float]
+    underflow: float = 0.0
 
 
 class SpectralBlock:
@@ -125,7 +127,8 @@ class SpectralBlock:
             r: BlockRun = run_block(x, self.weights.real.copy(), self.weights.imag.copy(), self.modes, self.policy)
         spectrum = np.empty(r.spectrum.shape[1:], dtype=np.complex128)
         spectrum.real, spectrum.imag = r.spectrum[0], r.spectrum[1]
-        return BlockResult(r.output, spectrum, r.overflow, r.max_intermediate, r.prescale_exp, r.stage_max)
+        return BlockResult(r.output, spectrum, r.overflow, r.max_intermediate, r.prescale_exp, r.stage_max,
+                           r.underflow)
 
     def prescale_exponent(self, x: np.ndarray) -> int:
         """The ``pow2`` pre-scale exponent ``e <= 0`` for input ``x`` (:func:`errbound.block.pow2_exponent`

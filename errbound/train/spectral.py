@@ -419,7 +419,10 @@ class SpectralConv(nn.Module):
             spectrum = spec.movedim(2, 0)
             finite = bool(torch.isfinite(out).all())
             mx = float(spec.abs().amax()) if spec.numel() else 0.0
-            return BlockRun(out, spectrum, not finite, mx, 0, {"native": mx})
+            nonzero = x != 0
+            count = int(nonzero.sum())
+            flushed = float((nonzero & (x.float() == 0)).sum()) / count if count else 0.0
+            return BlockRun(out, spectrum, not finite, mx, 0, {"native": mx}, flushed)
 
     def _run_emulated(self, x: torch.Tensor, policy: Policy) -> BlockRun:
         w = self._dense_weight_real().detach().float().movedim(0, 1)  # (Cout, Cin, *K, 2)
