@@ -214,7 +214,7 @@ def run_all(ctx: Context, names: Sequence[str] | None = None, command: Sequence[
 
 
 def _fmt(value: Any) -> str:
-    from errbound.cli._output import format_number
+    from errbound.tables import format_number
 
     return "-" if value is None else format_number(value, 4)
 
@@ -223,7 +223,7 @@ def format_report(doc: dict[str, Any]) -> str:
     """Human text: title, mode notes, and our numbers beside the paper's with their ratio."""
     if "skipped" in doc:
         return f"== {doc['artefact']}: SKIPPED: {doc['skipped']}"
-    from errbound.cli._output import format_table
+    from errbound.tables import format_table
 
     lines = [f"== {doc['artefact']}: {doc['title']}  [{doc['mode']}, {doc['device']}, {doc['seconds']:.1f} s]"]
     lines += [f"   note: {n}" for n in doc["notes"]]

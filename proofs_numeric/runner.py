@@ -111,7 +111,7 @@ def _fmt(x: Any) -> str:
 
 
 def summary_text(report: dict[str, Any]) -> str:
-    from errbound.cli._output import format_table
+    from errbound.tables import format_table
 
     rows = []
     for r in report["statements"]:

@@ -31,3 +31,8 @@ def test_one_stabilizer_one_parser_one_modes_table():
 def test_docs_use_only_the_one_vocabulary():
     for word in (r"--preset", r"PrecisionPolicy", r"parse_precision", r"BlockPolicy", r"\bSAFER\b", r"std_clip\b(?!`)"):
         assert _where(word, DOCS) == [], word
+
+
+def test_library_code_does_not_import_the_cli():
+    outside_cli = [p for p in SOURCES if "errbound/cli" not in str(p)]
+    assert _where(r"from errbound\.cli", outside_cli) == []
