@@ -26,7 +26,7 @@ import numpy as np
 from flint import acb, arb, ctx, fmpq, fmpz
 
 __all__ = ["PREC", "workprec", "to_arb", "decide", "exact_le", "arb_hi", "arb_lo", "acb_abs", "arb_float",
-           "le_float_arrays", "cyclotomic_is_zero"]
+           "le_float_arrays", "cyclotomic_is_zero", "dft_enclosure", "abs_upper", "upper", "lower"]
 
 PREC = 256
 
@@ -141,3 +141,38 @@ def cyclotomic_is_zero(coeffs: dict[int, int] | np.ndarray, n: int) -> bool:
     if poly == 0:
         return True
     return poly % fmpz_poly.cyclotomic(n) == 0
+
+
+def dft_enclosure(x: np.ndarray, *, inverse: bool = False) -> np.ndarray:
+    """Rigorous enclosures of the unnormalized DFT sum_j x_j e^(-+2 pi i k.j/n) of a real or complex float64
+    array (any dimension, taken exactly), as an object array of ``acb`` balls (flint's ``acb.dft`` axis by axis).
+    The caller sets the precision (:func:`workprec`)."""
+    x = np.asarray(x)
+    arr = np.empty(x.shape, dtype=object)
+    flat = x.ravel()
+    out = arr.ravel()
+    for i, v in enumerate(flat):
+        out[i] = acb(float(np.real(v)), float(np.imag(v))) if np.iscomplexobj(x) else acb(float(v))
+    arr = out.reshape(x.shape)
+    for axis in range(arr.ndim):
+        moved = np.moveaxis(arr, axis, -1)
+        res = np.empty(moved.shape, dtype=object)
+        for idx in np.ndindex(*moved.shape[:-1]):
+            res[idx] = np.array(acb.dft(list(moved[idx]), inverse), dtype=object) if not inverse else \
+                np.array([z * moved.shape[-1] for z in acb.dft(list(moved[idx]), True)], dtype=object)
+        arr = np.moveaxis(res, -1, axis)
+    return arr
+
+
+def abs_upper(z: np.ndarray) -> np.ndarray:
+    """float64 upper ends (rounded up) of |z| for an object array of acb/arb balls."""
+    flat = [arb_hi(abs(v)) for v in np.asarray(z, dtype=object).ravel()]
+    return np.asarray(flat, dtype=np.float64).reshape(np.shape(z))
+
+
+def upper(x: arb) -> float:
+    return arb_hi(x)
+
+
+def lower(x: arb) -> float:
+    return arb_lo(x)
