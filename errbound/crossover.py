@@ -66,21 +66,30 @@ GUARANTEES = {
 }
 
 
+def _kappa(dim: int) -> float:
+    """kappa_d to float64 accuracy from its closed forms (errbound.bounds.discretization.kappa rounds kappa_3 *up*,
+    right for an upper bound but not for the crossover equation, which needs the value itself)."""
+    if dim == 1:
+        return 0.25
+    if dim == 2:
+        return (math.sqrt(2) + math.log(1 + math.sqrt(2))) / 6
+    if dim == 3:
+        return (6 * math.sqrt(3) + 12 * math.log(2 + math.sqrt(3)) - math.pi) / 48
+    raise ErrboundError(f"kappa_d is known for d in 1..3, got d = {dim}")
+
+
 def class_disc_worst(s: float, L: float, dim: int) -> float:
     """A*(s) = L kappa_d / s: the worst case over {L-Lipschitz, |v| <= M} of A(v, 0; s) (docs/theory.md D2(a),
     attained by D3(a) when M >= L sqrt(d) / (2s))."""
-    from errbound.bounds.discretization import kappa
-
-    return L * kappa(dim) / s
+    return L * _kappa(dim) / s
 
 
 def s_star_input_model(L: float, M: float, dim: int, fmt: Format | str) -> float:
     """C1 with P1 (c = 1, a = 0, plus the subnormal term eta_F of P1): s* = L kappa_d / (u M + eta_F)."""
-    from errbound.bounds.discretization import kappa
     from errbound.bounds.precision import op_constants
 
     c = op_constants(fmt)
-    return L * kappa(dim) / (c.u * M + c.tau)
+    return L * _kappa(dim) / (c.u * M + c.tau)
 
 
 def s_star_proven(L: float, M: float, dim: int, fmt: Format | str, *, s_max: float = 2.0**40) -> float | None:

@@ -160,6 +160,8 @@ class Check:
         ``cert``: see the module docstring (enclosure pair, True, or the reason it is not certified)."""
         from proofs_numeric._cert import arb_float
 
+        if cert is None and _is_rational(lhs) and _is_rational(rhs):
+            cert = (lhs, rhs)  # both sides exact rationals (Fractions): the comparison itself is the certificate
         if lhs is None or rhs is None:  # sides given only as enclosures: report their midpoints
             lhs = arb_float(cert[0]) if lhs is None else lhs
             rhs = arb_float(cert[1]) if rhs is None else rhs
@@ -330,6 +332,13 @@ class Check:
             "violation_examples": self.violation_examples,
             **self.extra,
         }
+
+
+def _is_rational(x: Any) -> bool:
+    """An exact rational *by type* (Fraction, Python int): a float may stand for a rounded real, so it is not."""
+    from fractions import Fraction
+
+    return isinstance(x, Fraction) or (isinstance(x, int) and not isinstance(x, bool))
 
 
 def _finite_or_none(x: float | None) -> float | None:
