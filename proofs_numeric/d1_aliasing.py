@@ -51,7 +51,7 @@ def run(ctx: Context) -> dict:
     eps = mpmath.mpf(10) ** (-40)
     with mpmath.workdps(ctx.dps):
         # (1) trigonometric polynomials, d = 1 and 2: exact finite identity
-        for d, resolutions, count in ((1, [3, 4, 5, 6, 8, 11, 16], ctx.size(5, 40)), (2, [3, 4, 5], ctx.size(1, 8))):
+        for d, resolutions, count in ((1, [3, 4, 5, 6, 8, 11, 16], ctx.size(5, 120)), (2, [3, 4, 5], ctx.size(1, 24))):
             for _ in range(count):
                 s_top = max(resolutions)
                 nterms = 6 if d == 1 else 8
@@ -75,7 +75,7 @@ def run(ctx: Context) -> dict:
                                             if all((fi - wi) % s == 0 for fi, wi in zip(f, w)))
                         chk.case(abs(V - alias), eps * scale, "trig polynomial", d=d, s=s, w=list(w))
         # (2) analytic products of exp(a cos 2 pi (x - c)), d = 1, 2
-        for d, resolutions, count in ((1, [2, 3, 4, 5, 8, 13, 16], ctx.size(3, 30)), (2, [2, 3], ctx.size(1, 5))):
+        for d, resolutions, count in ((1, [2, 3, 4, 5, 8, 13, 16], ctx.size(3, 90)), (2, [2, 3], ctx.size(1, 15))):
             for _ in range(count):
                 a = [mpmath.mpf(float(rng.uniform(0.3, 2.5))) for _ in range(d)]
                 c = [mpmath.mpf(float(rng.uniform(0, 1))) for _ in range(d)]

@@ -91,7 +91,7 @@ def run(ctx: Context) -> dict:
     chk.tightness_from("a: banded", "a: aligned witness")
     rng = ctx.rng(44)
     with mpmath.workdps(ctx.dps):
-        plans = [(1, 60, [4, 5, 8, 11, 16, 32], ctx.size(5, 30)), (2, 12, [4, 5, 8], ctx.size(1, 5))]
+        plans = [(1, 60, [4, 5, 8, 11, 16, 32], ctx.size(5, 40)), (2, 12, [4, 5, 8], ctx.size(1, 7))]
         for d, B, resolutions, count in plans:
             for fi in range(count + 2):
                 beta = float(rng.choice([0.75, 1.0, 1.5, 2.0, 3.0])) if fi < count else [1.0, 2.0][fi - count]

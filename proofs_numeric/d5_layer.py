@@ -48,7 +48,7 @@ def run(ctx: Context) -> dict:
     chk.tightness_from("rms bound, exact per-mode errors", "rms bound, D2(a)", "max bound, D2(a)")
     rng = ctx.rng(55)
     eps = mpmath.mpf(10) ** -40
-    plans = [(1, [5, 8, 13, 16, 32], ctx.size(8, 60)), (2, [5, 8], ctx.size(2, 10))]
+    plans = [(1, [5, 8, 13, 16, 32], ctx.size(8, 400)), (2, [5, 8], ctx.size(2, 70))]
     with mpmath.workdps(ctx.dps):
         for d, resolutions, count in plans:
             for trial in range(count):

@@ -69,7 +69,7 @@ def run(ctx: Context) -> dict:
     chk.tightness_from("grid")
     rng = ctx.rng(51)
     excluded = 0
-    batch = ctx.size(4, 16)
+    batch = ctx.size(4, 80)  # full: >= 10^4 cases (issue 16)
     plans = [(1, (8, 32, 128) if ctx.quick else (8, 16, 32, 64, 128, 256, 1024)),
              (2, (8, 16) if ctx.quick else (8, 16, 32, 64))]
     for name in ("fp16", "bf16", "fp32") if not ctx.quick else ("fp16", "bf16"):
