@@ -158,13 +158,11 @@ class Check:
         ``rel_tol`` overrides the statement's tolerance for this case (float64 evaluations of a side use
         a tolerance of a few hundred float64 roundoffs; the reason is given where it is used).
         ``cert``: see the module docstring (enclosure pair, True, or the reason it is not certified)."""
-        from proofs_numeric._cert import arb_float
-
         if cert is None and _is_rational(lhs) and _is_rational(rhs):
             cert = (lhs, rhs)  # both sides exact rationals (Fractions): the comparison itself is the certificate
         if lhs is None or rhs is None:  # sides given only as enclosures: report their midpoints
-            lhs = arb_float(cert[0]) if lhs is None else lhs
-            rhs = arb_float(cert[1]) if rhs is None else rhs
+            lhs = _mid(cert[0]) if lhs is None else lhs
+            rhs = _mid(cert[1]) if rhs is None else rhs
         lhs_f, rhs_f = as_float(lhs), as_float(rhs)
         holds = self._record(lhs, rhs, lhs_f, rhs_f, part, info, self.rel_tol if rel_tol is None else rel_tol)
         if self._certify(part, cert) == "no" and holds:
@@ -332,6 +330,15 @@ class Check:
             "violation_examples": self.violation_examples,
             **self.extra,
         }
+
+
+def _mid(x: Any) -> float:
+    """The float value reported for an enclosure (an Arb ball's midpoint, an exact number's value)."""
+    from proofs_numeric._cert import arb_float
+
+    if hasattr(x, "mid"):
+        return arb_float(x)
+    return float(x)
 
 
 def _is_rational(x: Any) -> bool:

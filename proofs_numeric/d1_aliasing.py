@@ -71,7 +71,8 @@ def _riemann_sums_arb(value, s: int, d: int) -> dict:  # type: ignore[no-untyped
 
 def run(ctx: Context) -> dict:
     chk = Check(ID, TITLE, STATEMENT, kind="identity", rel_tol=0.0,
-                tol_reason="rhs = proven tail bound + 1e-40 * sum|coefficients| (mpmath at >= 50 digits)")
+                tol_reason="rhs = proven tail bound + 1e-40 * sum|coefficients|; both sides Arb balls at 256 bits "
+                           "(reported values are the balls' midpoints; the verdict is the certified order)")
     rng = ctx.rng(11)
     eps = mpmath.mpf(10) ** (-40)
     with mpmath.workdps(ctx.dps):
@@ -107,14 +108,12 @@ def run(ctx: Context) -> dict:
                                         for f, c in coef_b.items()), acb(0)).real
                         Vb = _riemann_sums_arb(value_b, s, d)
                         scale_b = sum((abs(c) for c in coef_b.values()), arb(0))
-                    for w, V in _riemann_sums(value, s, d):
-                        alias = mpmath.fsum(c for f, c in coef.items()
-                                            if all((fi - wi) % s == 0 for fi, wi in zip(f, w)))
+                    for w in Vb:  # Arb only (the mpmath evaluation it replaced took most of the full run's time)
                         with workprec():
                             alias_b = sum((c for f, c in coef_b.items() if all((fi - wi) % s == 0 for fi, wi in zip(f, w))),
                                           acb(0))
                             cert = (abs(Vb[w] - alias_b), arb(10) ** -40 * scale_b)
-                        chk.case(abs(V - alias), eps * scale, "trig polynomial", cert=cert, d=d, s=s, w=list(w))
+                        chk.case(None, None, "trig polynomial", cert=cert, d=d, s=s, w=list(w))
         # (2) analytic products of exp(a cos 2 pi (x - c)), d = 1, 2
         for d, resolutions, count in ((1, [2, 3, 4, 5, 8, 13, 16], ctx.size(3, 90)), (2, [2, 3], ctx.size(1, 15))):
             for _ in range(count):
@@ -141,7 +140,7 @@ def run(ctx: Context) -> dict:
                             return acb(tot)
                         Vb = _riemann_sums_arb(value_b, s, d)
                         amax_b = max(a_b, key=lambda z: float(z.mid()))
-                    for w, V in _riemann_sums(value, s, d):
+                    for w in Vb:
                         with workprec():
                             alias_b = acb(0)
                             for q in np.ndindex(*(2 * Q + 1,) * d):
@@ -155,11 +154,5 @@ def run(ctx: Context) -> dict:
                                 arb((Q + 1) * s - k).fac()
                             tail_b = d * 2 * first / (1 - (amax_b / 2) / ((Q + 1) * s - k + 1)) * amax_b.exp() ** (d - 1)
                             cert = (abs(Vb[w] - alias_b), tail_b + arb(10) ** -40 * amax_b.exp() ** d)
-                        alias = mpmath.fsum(vhat(tuple(wi + s * qi for wi, qi in zip(w, q)))
-                                            for q in np.ndindex(*(2 * Q + 1,) * d) for q in [tuple(int(x) - Q for x in q)])
-                        # omitted: some |q_i| > Q, i.e. |n_i| >= (Q+1)s - k for that axis; the other axes' factors sum
-                        # to at most sum_n |I_n(a)| = e^{a} each (I_n(a) >= 0, sum_n I_n(a) = e^a)
-                        tail = d * 2 * _bessel_tail(amax, (Q + 1) * s - k) * mpmath.exp(amax) ** (d - 1)
-                        chk.case(abs(V - alias), tail + eps * mpmath.exp(amax) ** d, "analytic exp(a cos)", d=d, s=s,
-                                 cert=cert, w=list(w), Q=Q)
+                        chk.case(None, None, "analytic exp(a cos)", d=d, s=s, cert=cert, w=list(w), Q=Q)
     return chk.result()

@@ -190,16 +190,15 @@ def run(ctx: Context) -> dict:
                     chk.case(None, ld, "hyp: declared L_i >= exact", cert=(lx, ld), d=d, function=fi, axis=i)
                 for s in resolutions:
                     for w in _modes(d, s, kmax):
-                        A = fn.error_mp(s, w)
                         with workprec():
                             Ab = fn.error_arb(s, w)
                             ba, bb = bound_a_arb(s, w, fn.L, fn.M, d), bound_b_arb(s, w, fn.L_axes, fn.M)
                             bl = bound_a_loose_arb(s, w, fn.L, fn.M, d)
                         info = {"d": d, "s": s, "w": list(w), "function": fi, "combine": fn.combine, "L": fn.L, "M": fn.M}
-                        chk.case(A, bound_a(s, w, fn.L, fn.M, d, mp=True), "grid", form="a", cert=(Ab, ba), **info)
-                        chk.case(A, bound_b(s, w, fn.L_axes, fn.M, mp=True), "grid", form="b", cert=(Ab, bb), **info)
-                        chk.case(A, mpmath.mpf(bound_a_loose(s, w, fn.L, fn.M, d)), "loose", form="a-loose",
-                                 cert=(Ab, bl), **info)
+                        # values reported are the balls' midpoints (Arb replaced the slower mpmath evaluation)
+                        chk.case(None, None, "grid", form="a", cert=(Ab, ba), **info)
+                        chk.case(None, None, "grid", form="b", cert=(Ab, bb), **info)
+                        chk.case(None, None, "loose", form="a-loose", cert=(Ab, bl), **info)
 
         # witnesses: the tent of slope L on every cell (d = 1) and the axis sum of tents (d = 2, 3)
         for d in (1, 2, 3):

@@ -107,7 +107,7 @@ def _certify_layer(chans, R, modes, s, d, c_in, c_out) -> dict:  # type: ignore[
 
 def run(ctx: Context) -> dict:
     chk = Check(ID, TITLE, STATEMENT, kind="upper", rel_tol=1e-30,
-                tol_reason="all sums in mpmath at >= 50 digits; 1e-30 relative margin")
+                tol_reason="all sums as Arb balls at 256 bits (values reported: midpoints); the verdict is the certified order")
     chk.tightness_from("rms bound, exact per-mode errors", "rms bound, D2(a)", "max bound, D2(a)")
     rng = ctx.rng(55)
     eps = mpmath.mpf(10) ** -40
@@ -128,45 +128,15 @@ def run(ctx: Context) -> dict:
                     k = int(rng.integers(1, (s - 1) // 2 + 1))
                     modes = [tuple(int(x) - k for x in idx) for idx in np.ndindex(*(2 * k + 1,) * d)]
                     R = {w: (rng.standard_normal((c_out, c_in)) + 1j * rng.standard_normal((c_out, c_in))) for w in modes}
-                    E, B, out_exact = {}, {}, mpmath.mpf(0)
-                    for w in modes:
-                        pairs = [_coef_and_dft(fn, s, w) for fn in chans]
-                        E[w] = [V - c for c, V in pairs]
-                        B[w] = [bound_a(s, w, fn.L, fn.M, d, mp=True) for fn in chans]
-                    # literal layer outputs on the grid
-                    pts = list(np.ndindex(*(s,) * d))
-                    sq_sum = mpmath.mpf(0)
-                    max_err = [mpmath.mpf(0)] * c_out
-                    phases = {}
-                    for j in pts:
-                        diff = [mpmath.mpc(0)] * c_out
-                        for w in modes:
-                            key = sum(wi * ji for wi, ji in zip(w, j)) % s
-                            if key not in phases:
-                                phases[key] = mpmath.expjpi(2 * mpmath.mpf(key) / s)
-                            ph = phases[key]
-                            for o in range(c_out):
-                                diff[o] += ph * mpmath.fsum(mpmath.mpc(complex(R[w][o, c])) * E[w][c] for c in range(c_in))
-                        sq_sum += mpmath.fsum(abs(x) ** 2 for x in diff)
-                        max_err = [max(mx, abs(x)) for mx, x in zip(max_err, diff)]
-                    rms = mpmath.sqrt(sq_sum / len(pts))
-                    parseval = mpmath.sqrt(mpmath.fsum(
-                        abs(mpmath.fsum(mpmath.mpc(complex(R[w][o, c])) * E[w][c] for c in range(c_in))) ** 2
-                        for w in modes for o in range(c_out)))
                     info = {"d": d, "s": s, "k": k, "c_in": c_in, "c_out": c_out, "trial": trial}
                     cb = _certify_layer(chans, R, modes, s, d, c_in, c_out)
-                    chk.case(abs(rms - parseval), eps * (1 + parseval), "Parseval identity",
+                    # the values reported are the balls' midpoints (Arb replaced the slower mpmath evaluation)
+                    chk.case(None, None, "Parseval identity",
                              cert=(cb["parseval_diff"], arb(10) ** -40 * (1 + cb["parseval"])), **info)
-                    exact_bound = mpmath.sqrt(mpmath.fsum(
-                        _opnorm(R[w]) ** 2 * mpmath.fsum(abs(e) ** 2 for e in E[w]) for w in modes))
-                    chk.case(rms, exact_bound, "rms bound, exact per-mode errors",
-                             cert=(cb["rms"], cb["exact_bound"]), **info)
-                    d2_bound = mpmath.sqrt(mpmath.fsum(_opnorm(R[w]) ** 2 * mpmath.fsum(b**2 for b in B[w]) for w in modes))
-                    chk.case(rms, d2_bound, "rms bound, D2(a)", cert=(cb["rms"], cb["d2_bound"]), **info)
+                    chk.case(None, None, "rms bound, exact per-mode errors", cert=(cb["rms"], cb["exact_bound"]), **info)
+                    chk.case(None, None, "rms bound, D2(a)", cert=(cb["rms"], cb["d2_bound"]), **info)
                     for o in range(c_out):
-                        mb = mpmath.fsum(abs(complex(R[w][o, c])) * B[w][c] for w in modes for c in range(c_in))
-                        chk.case(max_err[o], mb, "max bound, D2(a)", cert=(cb["max_err"][o], cb["max_bound"][o]),
-                                 o=o, **info)
+                        chk.case(None, None, "max bound, D2(a)", cert=(cb["max_err"][o], cb["max_bound"][o]), o=o, **info)
     chk.note("'rms bound, exact per-mode errors' is tight (ratio 1) for one channel: the inequality "
              "|R E| <= ||R|| |E| is an equality for scalars; its certificate uses B = (upper end of |E|)(1 + 2^-100)")
     return chk.result()
