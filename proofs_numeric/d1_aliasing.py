@@ -96,11 +96,12 @@ def run(ctx: Context) -> dict:
                                                  for f, c in coef.items()))
 
                 coef_b = {}
-                for f, c in zip(freqs, amps):  # the same coefficients, exact balls (amplitudes are float64 numbers)
-                    cb = acb(float(c.real), float(c.imag)) / 2
-                    coef_b[f] = coef_b.get(f, acb(0)) + cb
-                    nf = tuple(-x for x in f)
-                    coef_b[nf] = coef_b.get(nf, acb(0)) + cb.conjugate()
+                with workprec():  # at 256 bits the sums of float64 amplitudes are exact (53-bit sums would round)
+                    for f, c in zip(freqs, amps):  # the same coefficients, exact balls (amplitudes are float64 numbers)
+                        cb = acb(float(c.real), float(c.imag)) / 2
+                        coef_b[f] = coef_b.get(f, acb(0)) + cb
+                        nf = tuple(-x for x in f)
+                        coef_b[nf] = coef_b.get(nf, acb(0)) + cb.conjugate()
                 for s in resolutions:
                     with workprec():
                         def value_b(j, coef_b=coef_b, s=s):  # type: ignore[no-untyped-def]
