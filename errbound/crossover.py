@@ -17,6 +17,18 @@ ladder; ``below_ladder`` if ``P >= A`` already at the first point).
 P2, power-of-two grids) against the best proven discretization bound of the function
 (:func:`errbound.bounds.discretization.mode_upper_bounds`, the minimum over the theorems that apply).
 ``s_star_class``: the Lipschitz-class worst case of C1, ``(L + 2 pi |w|_2 M) sqrt(d) / s = P2m(s)``.
+
+The three crossovers of docs/theory.md section 4 (issue 16), each of the worst-case discretization error of
+the class {L-Lipschitz, |v| <= M} at w = 0, ``A*(s) = L kappa_d / s`` (exact: D2(a) attained by D3(a)), against
+a different precision figure (continuous in s; ``guarantees`` in each row says what each one means):
+
+* ``s_star_input_model``: against P1, ``u M + eta_F`` (only the input is rounded, the transform is exact);
+  ``s* = L kappa_d / (u M + eta_F)`` (C1 with a = 0);
+* ``s_star_proven``: against the tightest proven bound for the transform actually used here, the emulated
+  radix-2 FFT in the format (P2m: the per-mode form of P2 with input rounding, :func:`precision_mode_bound`);
+* ``s_star_empirical`` (unchanged): where the *measured* precision error of this function meets its exact
+  discretization error on the ladder; and ``s_star_class_empirical``: ``A*(s)`` against the largest measured
+  precision error of this function over the ladder, ``c_emp u M``, i.e. ``s = L kappa_d / (c_emp u M)``.
 """
 
 from __future__ import annotations
@@ -31,7 +43,84 @@ from errbound.errors import ErrboundError
 from errbound.formats import Format, get_format
 
 __all__ = ["precision_mode_bound", "crossover", "default_ladder", "interpolate_crossing", "s_star_class",
-           "measure_precision_modes"]
+           "measure_precision_modes", "class_disc_worst", "s_star_input_model", "s_star_proven", "GUARANTEES"]
+
+#: what each crossover resolution guarantees (docs/theory.md, section 4, "Three crossovers")
+GUARANTEES = {
+    "s_star_input_model": (
+        "P1 (input rounding only, exact transform): for s <= s*, the worst-case discretization error over the class "
+        "{L-Lipschitz, |v| <= M} (L kappa_d / s at w = 0, attained) is >= u M + eta_F, a bound on the error of the "
+        "exact DFT of the rounded samples of every input of the class. Says nothing about the rounding inside the FFT."),
+    "s_star_proven": (
+        "proven for the transform used (P2m: per-mode form of P2 with input rounding, radix-2 FFT in the format, "
+        "round to nearest, no overflow): for s <= s*, the class's worst-case discretization error L kappa_d / s is >= "
+        "the proven bound on |fl(V_s)(w) - V_s(w)| for every input with |v| <= M and every mode. A guarantee, but "
+        "from a worst-case bound far above typical errors."),
+    "s_star_empirical": (
+        "measured, this function only: the first ladder resolution (log-log interpolated) where the emulated "
+        "precision error of this input reaches its exact discretization error. No guarantee for other inputs or "
+        "resolutions off the ladder."),
+    "s_star_class_empirical": (
+        "estimate: the class's worst-case discretization error L kappa_d / s against c_emp u M, c_emp the largest "
+        "measured precision error / (u M) of this function on the ladder. Typical, not guaranteed."),
+}
+
+
+def _kappa(dim: int) -> float:
+    """kappa_d to float64 accuracy from its closed forms (errbound.bounds.discretization.kappa rounds kappa_3 *up*,
+    right for an upper bound but not for the crossover equation, which needs the value itself)."""
+    if dim == 1:
+        return 0.25
+    if dim == 2:
+        return (math.sqrt(2) + math.log(1 + math.sqrt(2))) / 6
+    if dim == 3:
+        return (6 * math.sqrt(3) + 12 * math.log(2 + math.sqrt(3)) - math.pi) / 48
+    raise ErrboundError(f"kappa_d is known for d in 1..3, got d = {dim}")
+
+
+def class_disc_worst(s: float, L: float, dim: int) -> float:
+    """A*(s) = L kappa_d / s: the worst case over {L-Lipschitz, |v| <= M} of A(v, 0; s) (docs/theory.md D2(a),
+    attained by D3(a) when M >= L sqrt(d) / (2s))."""
+    return L * _kappa(dim) / s
+
+
+def s_star_input_model(L: float, M: float, dim: int, fmt: Format | str) -> float:
+    """C1 with P1 (c = 1, a = 0, plus the subnormal term eta_F of P1): s* = L kappa_d / (u M + eta_F)."""
+    from errbound.bounds.precision import op_constants
+
+    c = op_constants(fmt)
+    return L * _kappa(dim) / (c.u * M + c.tau)
+
+
+def s_star_proven(L: float, M: float, dim: int, fmt: Format | str, *, s_max: float = 2.0**40) -> float | None:
+    """The resolution where A*(s) = L kappa_d / s meets P2m(s) (precision_mode_bound with t = dim log2 s taken
+    continuous; P2m is increasing in t), by bisection on log2 s; 1.0 if P2m >= A* already at s = 1, None if
+    not reached below ``s_max``."""
+    from errbound.bounds.precision import _cmul_gamma, fft_eta, op_constants
+
+    c = op_constants(fmt)
+    eta = fft_eta(c.u, c.u + math.sqrt(2.0) * c.tau, _cmul_gamma(c, "fma"))
+
+    def gap(log2s: float) -> float:
+        t = dim * log2s
+        B = (1 + c.u) * M + c.tau
+        grow = (1 + eta) ** t
+        E = math.sqrt(2.0) * (grow - 1) * B + 8 * c.tau * grow
+        P = c.u * M + c.tau + (1 + c.u) * E + c.u * (B + E) + c.tau
+        return P - class_disc_worst(2.0**log2s, L, dim)
+
+    lo, hi = 0.0, math.log2(s_max)
+    if gap(lo) >= 0:
+        return 1.0
+    if gap(hi) < 0:
+        return None
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if gap(mid) >= 0:
+            hi = mid
+        else:
+            lo = mid
+    return 2.0**hi
 
 DEFAULT_MODES = 4
 _MAX_RES = {1: 1 << 16, 2: 1024, 3: 64}
@@ -189,11 +278,24 @@ def crossover(function: Any, formats: Sequence[str], *, dim: int = 2, k: int = D
             prec_bound.append(precision_mode_bound(s, dim, fn.M, fmt) if s & (s - 1) == 0 else math.inf)
         s_emp, st_emp = interpolate_crossing(res, prec, disc)
         s_bnd, st_bnd = interpolate_crossing(res, prec_bound, disc_bound)
+        from errbound.bounds.precision import op_constants
+
+        u = op_constants(fmt).u
+        finite = [p for p in prec if math.isfinite(p)]
+        c_emp = max(finite) / (u * fn.M) if finite and fn.M else None
+        has_L = fn.L is not None and fn.M
         out["formats"][fmt.name] = {
             "format": fmt.name,
             "s_star_empirical": s_emp, "status_empirical": st_emp,
             "s_star_bound": s_bnd, "status_bound": st_bnd,
             "s_star_class": s_star_class(fn.L, fn.M, dim, k, fmt) if fn.L is not None else None,
+            "s_star_input_model": s_star_input_model(fn.L, fn.M, dim, fmt) if has_L else None,
+            "s_star_proven": s_star_proven(fn.L, fn.M, dim, fmt) if has_L else None,
+            "bound_proven": "P2m (per-mode P2 + P1, radix-2 FFT in the format)",
+            "s_star_class_empirical": (class_disc_worst(1.0, fn.L, dim) / (c_emp * u * fn.M)
+                                       if has_L and c_emp else None),
+            "c_emp": c_emp,
+            "guarantees": dict(GUARANTEES),
             "s_overflow": overflow_at,
             "prec_err": prec, "prec_bound": prec_bound,
         }

@@ -16,8 +16,16 @@ reason (e.g. mpmath at 50 digits is certain to ~1e-45 relative, so rel_tol = 1e-
 :class:`Check` accumulates cases and keeps the best (largest-ratio) one as the **witness**; each
 statement module's ``run(ctx)`` returns the Check's :meth:`Check.result` dict whose keys are the
 contract of ``errbound verify --json``: ``id``, ``cases``, ``violations``, ``min_slack``,
-``best_ratio``, ``witness``, ``seconds`` (plus ``title``, ``kind``, ``statement``, ``parts``, ``notes``,
-``symbolic``, ``violation_examples``).
+``best_ratio``, ``witness``, ``seconds``, ``certified_cases``, ``uncertified`` (plus ``title``, ``kind``,
+``statement``, ``parts``, ``notes``, ``symbolic``, ``violation_examples``).
+
+**Certification** (issue 16). The float/mpmath comparison above is a fast pre-filter. The verdict that counts
+as a proof is the certified one: a case passes ``cert=(lhs_enclosure, rhs_enclosure)`` (python-flint balls,
+exact rationals or exact floats; see :mod:`proofs_numeric._cert`) and is *certified* when the enclosures are
+disjoint in the right order (or exactly ordered); a certified ``lhs > rhs`` is a violation whatever the
+pre-filter said. ``cert=True`` records a case decided exactly by the caller (e.g. an identity in a cyclotomic
+field); ``cert="reason"`` (or None) leaves the case uncertified with that reason. ``certified_cases`` counts
+certified cases; ``uncertified`` lists the others grouped by part and reason.
 """
 
 from __future__ import annotations
@@ -109,25 +117,90 @@ class Check:
         self.extra: dict[str, Any] = {}
         self._t0 = time.perf_counter()
         self._tightness_parts: set[str] | None = None
+        self.certified: dict[str, int] = {}
+        self.uncertified: dict[tuple[str, str], int] = {}
+        self.default_reason: dict[str, str] = {}
+
+    # ---- certification --------------------------------------------------------------------------
+    def uncertified_reason(self, part: str, reason: str) -> None:
+        """The reason recorded for the cases of ``part`` that carry no enclosure (``cert=None``)."""
+        self.default_reason[part] = reason
+
+    def _certify(self, part: str, cert: Any, n: int = 1) -> str:
+        """Book ``n`` cases of ``part``; return "yes", "no" (certified violation) or "unknown"."""
+        from proofs_numeric._cert import decide
+
+        if cert is True:
+            verdict = "yes"
+            reason = ""
+        elif cert is None or isinstance(cert, str):
+            verdict = "unknown"
+            reason = cert or self.default_reason.get(part, "no rigorous enclosure computed")
+        else:
+            lhs_enc, rhs_enc = cert
+            verdict = decide(lhs_enc, rhs_enc)
+            reason = "enclosures overlap (equal or too close to order in ball arithmetic)"
+        if verdict == "yes":
+            self.certified[part] = self.certified.get(part, 0) + n
+        elif verdict == "unknown":
+            key = (part, reason)
+            self.uncertified[key] = self.uncertified.get(key, 0) + n
+        else:
+            key = (part, "CERTIFIED VIOLATION: enclosures disjoint in the wrong order")
+            self.uncertified[key] = self.uncertified.get(key, 0) + n
+        return verdict
 
     # ---- recording ----------------------------------------------------------------------------
-    def case(self, lhs: Any, rhs: Any, part: str = "grid", *, rel_tol: float | None = None, **info: Any) -> bool:
+    def case(self, lhs: Any, rhs: Any, part: str = "grid", *, rel_tol: float | None = None, cert: Any = None,
+             **info: Any) -> bool:
         """Record one case ``lhs <= rhs``; return True when it holds (within the tolerances).
 
         ``rel_tol`` overrides the statement's tolerance for this case (float64 evaluations of a side use
-        a tolerance of a few hundred float64 roundoffs; the reason is given where it is used)."""
+        a tolerance of a few hundred float64 roundoffs; the reason is given where it is used).
+        ``cert``: see the module docstring (enclosure pair, True, or the reason it is not certified)."""
+        if cert is None and _is_rational(lhs) and _is_rational(rhs):
+            cert = (lhs, rhs)  # both sides exact rationals (Fractions): the comparison itself is the certificate
+        if lhs is None or rhs is None:  # sides given only as enclosures: report their midpoints
+            lhs = _mid(cert[0]) if lhs is None else lhs
+            rhs = _mid(cert[1]) if rhs is None else rhs
         lhs_f, rhs_f = as_float(lhs), as_float(rhs)
-        return self._record(lhs, rhs, lhs_f, rhs_f, part, info, self.rel_tol if rel_tol is None else rel_tol)
+        holds = self._record(lhs, rhs, lhs_f, rhs_f, part, info, self.rel_tol if rel_tol is None else rel_tol)
+        if self._certify(part, cert) == "no" and holds:
+            self._force_violation(part, lhs_f, rhs_f, info)
+            holds = False
+        return holds
+
+    def _force_violation(self, part: str, lhs_f: float, rhs_f: float, info: dict[str, Any]) -> None:
+        p = self.parts[part]
+        p.violations += 1
+        if len(self.violation_examples) < 5:
+            self.violation_examples.append({"part": part, "lhs": lhs_f, "rhs": rhs_f, "certified": "violation",
+                                            **_plain(info)})
 
     def cases(self, lhs: np.ndarray, rhs: np.ndarray, part: str = "grid", info: Callable[[int], dict] | None = None,
-              rel_tol: float | None = None) -> int:
-        """Record many float64 cases at once (vectorised); return the number of violations."""
+              rel_tol: float | None = None, cert: Any = None, cert_reason: str = "") -> int:
+        """Record many float64 cases at once (vectorised); return the number of violations.
+
+        ``cert``: None / a reason string (all uncertified), or a boolean array: True where the case is
+        certified (its proof given by the caller, e.g. both sides exact floats compared exactly, see
+        :func:`proofs_numeric._cert.le_float_arrays`); the False entries are uncertified with ``cert_reason``."""
         lhs = np.asarray(lhs, dtype=np.float64).ravel()
         rhs = np.asarray(rhs, dtype=np.float64).ravel()
         if lhs.shape != rhs.shape:
             raise ValueError(f"lhs and rhs shapes differ: {lhs.shape} vs {rhs.shape}")
         if lhs.size == 0:
             return 0
+        if cert is None or isinstance(cert, str):
+            self._certify(part, cert, n=lhs.size)
+        else:
+            mask = np.asarray(cert, dtype=bool).ravel()
+            if mask.shape != lhs.shape:
+                raise ValueError(f"cert mask shape {mask.shape} differs from the cases {lhs.shape}")
+            ok = int(mask.sum())
+            if ok:
+                self._certify(part, True, n=ok)
+            if ok < mask.size:
+                self._certify(part, cert_reason or "not certified", n=mask.size - ok)
         p = self.parts.setdefault(part, Part())
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(rhs != 0, lhs / np.abs(rhs), np.where(lhs <= 0, 0.0, np.inf))
@@ -166,6 +239,8 @@ class Check:
         rhs = np.asarray(rhs, dtype=np.float64).ravel()
         exceed = int(np.sum(lhs > rhs))
         n = lhs.size
+        self._certify(part, "probabilistic statement: the verdict is a binomial test of the exceedance count, "
+                            "not an inequality per case (no per-case certificate exists)", n=n)
         pval = float(binom.sf(exceed - 1, n, failure_prob)) if exceed else 1.0
         p = self.parts.setdefault(part, Part())
         ratio = lhs / rhs
@@ -223,6 +298,10 @@ class Check:
         return sum(p.cases for p in self.parts.values())
 
     @property
+    def n_certified(self) -> int:
+        return sum(self.certified.values())
+
+    @property
     def n_violations(self) -> int:
         return sum(p.violations for p in self.parts.values())
 
@@ -233,13 +312,17 @@ class Check:
             "kind": self.kind,
             "statement": self.statement,
             "cases": self.n_cases,
+            "certified_cases": self.n_certified,
             "violations": self.n_violations,
             "min_slack": _finite_or_none(self.min_slack),
             "best_ratio": _finite_or_none(self.best_ratio),
             "witness": self.witness,
             "seconds": round(time.perf_counter() - self._t0, 3),
             "tolerance": {"rel": self.rel_tol, "abs": self.abs_tol, "reason": self.tol_reason},
-            "parts": {name: {"cases": p.cases, "violations": p.violations,
+            "uncertified": [{"part": part, "cases": n, "reason": reason}
+                            for (part, reason), n in sorted(self.uncertified.items())],
+            "parts": {name: {"cases": p.cases, "certified_cases": self.certified.get(name, 0),
+                             "violations": p.violations,
                              "best_ratio": _finite_or_none(p.best_ratio), "min_slack": _finite_or_none(p.min_slack)}
                       for name, p in self.parts.items()},
             "symbolic": self.symbolic,
@@ -247,6 +330,22 @@ class Check:
             "violation_examples": self.violation_examples,
             **self.extra,
         }
+
+
+def _mid(x: Any) -> float:
+    """The float value reported for an enclosure (an Arb ball's midpoint, an exact number's value)."""
+    from proofs_numeric._cert import arb_float
+
+    if hasattr(x, "mid"):
+        return arb_float(x)
+    return float(x)
+
+
+def _is_rational(x: Any) -> bool:
+    """An exact rational *by type* (Fraction, Python int): a float may stand for a rounded real, so it is not."""
+    from fractions import Fraction
+
+    return isinstance(x, Fraction) or (isinstance(x, int) and not isinstance(x, bool))
 
 
 def _finite_or_none(x: float | None) -> float | None:

@@ -38,8 +38,10 @@ class PL:
         v_next = np.append(self.v[1:], self.v[0])
         self.slopes = (v_next - self.v) / (p_next - self.p)
         self.D = self.slopes - np.roll(self.slopes, 1)  # jump at p_l: slope after minus slope before
-        self.M = float(np.max(np.abs(self.v)))
-        self.L = float(np.max(np.abs(self.slopes)))
+        self.M = float(np.max(np.abs(self.v)))  # exact (a knot value)
+        # float64 slopes are rounded: the declared L is the largest one rounded up by 4 ulps (>= the exact largest
+        # |slope|, a quotient of differences of floats, each rounded once); checked against the exact value
+        self.L = _up(float(np.max(np.abs(self.slopes))))
 
     # ---- float64 ----
     def eval(self, x: np.ndarray) -> np.ndarray:
@@ -111,6 +113,72 @@ class PL:
         return mpmath.fsum(val * roots[(-n * j) % s] for j, val in enumerate(vals)) / s
 
 
+    # ---- Arb (rigorous enclosures; the caller sets the precision with proofs_numeric._cert.workprec) ----
+    def slopes_exact(self) -> list:
+        p = self.p_exact + [Fraction(1)]
+        v = [Fraction(float(x)) for x in self.v]
+        v = v + v[:1]
+        return [(v[i + 1] - v[i]) / (p[i + 1] - p[i]) for i in range(len(self.p_exact))]
+
+    def eval_exact(self, x: Fraction) -> Fraction:
+        x = x - (x.numerator // x.denominator)
+        p = self.p_exact + [Fraction(1)]
+        v = [Fraction(float(q)) for q in self.v]
+        v = v + v[:1]
+        i = max(l for l in range(len(self.p_exact)) if p[l] <= x)
+        return v[i] + (v[i + 1] - v[i]) * (x - p[i]) / (p[i + 1] - p[i])
+
+    def coef_arb(self, n: int):  # type: ignore[no-untyped-def]
+        from flint import acb, arb, fmpq
+
+        if n == 0:
+            p = self.p_exact + [Fraction(1)]
+            v = [Fraction(float(x)) for x in self.v]
+            v = v + v[:1]
+            tot = sum(((v[i] + v[i + 1]) / 2 * (p[i + 1] - p[i]) for i in range(len(self.p_exact))), Fraction(0))
+            return acb(arb(fmpq(tot.numerator, tot.denominator)))
+        sl = self.slopes_exact()
+        D = [sl[i] - sl[i - 1] for i in range(len(sl))]
+        tot = acb(0)
+        for dl, q in zip(D, self.p_exact):
+            if dl:
+                ph = Fraction(-2 * n) * q
+                tot += arb(fmpq(dl.numerator, dl.denominator)) * acb(arb(fmpq(ph.numerator, ph.denominator))).exp_pi_i()
+        return -tot / (2 * arb.pi() * n) ** 2
+
+    def dft_arb(self, s: int, n: int):  # type: ignore[no-untyped-def]
+        from flint import acb, arb, fmpq
+
+        key = ("arb", s)
+        cache = self.__dict__.setdefault("_samples_cache", {})
+        if key not in cache:
+            cache[key] = [self.eval_exact(Fraction(j, s)) for j in range(s)]
+        tot = acb(0)
+        for j, val in enumerate(cache[key]):
+            if val:
+                tot += arb(fmpq(val.numerator, val.denominator)) * _root_arb(s, (-n * j) % s)
+        return tot / s
+
+
+def _up(x: float) -> float:
+    for _ in range(4):
+        x = float(np.nextafter(x, np.inf))
+    return x
+
+
+_ROOTS_ARB: dict = {}
+
+
+def _root_arb(s: int, r: int):  # type: ignore[no-untyped-def]
+    """e^{2 pi i r / s} as an acb ball at the current flint precision (cached per precision)."""
+    from flint import acb, arb, ctx, fmpq
+
+    key = (s, r, ctx.prec)
+    if key not in _ROOTS_ARB:
+        _ROOTS_ARB[key] = acb(arb(fmpq(2 * r, s))).exp_pi_i()
+    return _ROOTS_ARB[key]
+
+
 _ROOTS: dict = {}
 
 
@@ -133,13 +201,15 @@ class Separable:
         self.d = len(self.f)
         Ms = [f.M for f in self.f]
         Ls = [f.L for f in self.f]
+        # declared constants rounded up (4 ulps cover the few float64 roundings): rigorous upper bounds,
+        # checked against Arb/exact values by the statements that use them (hypothesis parts)
         if combine == "product":
-            self.M = math.prod(Ms)
-            self.L_axes = tuple(Ls[i] * math.prod(Ms[:i] + Ms[i + 1:]) for i in range(self.d))
+            self.M = _up(math.prod(Ms))
+            self.L_axes = tuple(_up(Ls[i] * math.prod(Ms[:i] + Ms[i + 1:])) for i in range(self.d))
         else:
-            self.M = sum(Ms)
+            self.M = _up(sum(Ms)) if self.d > 1 else Ms[0]
             self.L_axes = tuple(Ls)
-        self.L = math.sqrt(sum(x * x for x in self.L_axes))
+        self.L = _up(math.sqrt(sum(x * x for x in self.L_axes)))
 
     def error_mp(self, s: int, w: Sequence[int]) -> mpmath.mpf:
         """|V_s(w) - vhat(w)| at the current mpmath precision."""
@@ -153,6 +223,50 @@ class Separable:
             if all(int(w[l]) == 0 for l in range(self.d) if l != i):
                 tot += Vs[i] - cs[i]
         return abs(tot)
+
+    def error_arb(self, s: int, w: Sequence[int]):  # type: ignore[no-untyped-def]
+        """|V_s(w) - vhat(w)| as an Arb ball (the caller sets the precision)."""
+        from flint import acb
+
+        cs = [f.coef_arb(int(wi)) for f, wi in zip(self.f, w)]
+        Vs = [f.dft_arb(s, int(wi)) for f, wi in zip(self.f, w)]
+        if self.combine == "product":
+            pv, pc = acb(1), acb(1)
+            for a, b in zip(Vs, cs):
+                pv *= a
+                pc *= b
+            return abs(pv - pc)
+        tot = acb(0)
+        for i in range(self.d):
+            if all(int(w[l]) == 0 for l in range(self.d) if l != i):
+                tot += Vs[i] - cs[i]
+        return abs(tot)
+
+    def lipschitz_exact_arb(self):  # type: ignore[no-untyped-def]
+        """Arb upper bounds (L_axes, L, M) from the exact slopes and knot values (the proven constants of the
+        module docstring, without float rounding)."""
+        from flint import arb, fmpq
+
+        def q(x: Fraction):  # type: ignore[no-untyped-def]
+            return arb(fmpq(x.numerator, x.denominator))
+
+        Ls = [q(max(abs(x) for x in f.slopes_exact())) for f in self.f]
+        Ms = [q(max(abs(Fraction(float(x))) for x in f.v)) for f in self.f]
+        if self.combine == "product":
+            La = []
+            for i in range(self.d):
+                t = Ls[i]
+                for l in range(self.d):
+                    if l != i:
+                        t *= Ms[l]
+                La.append(t)
+            M = Ms[0]
+            for m in Ms[1:]:
+                M *= m
+        else:
+            La, M = Ls, sum(Ms[1:], Ms[0])
+        L = sum((x * x for x in La[1:]), La[0] * La[0]).sqrt()
+        return La, L, M
 
     def error(self, s: int, w: np.ndarray) -> np.ndarray:
         """float64 |V_s(w) - vhat(w)| for modes w of shape (N, d)."""

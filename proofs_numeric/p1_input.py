@@ -8,9 +8,13 @@ P1 transcribed literally. Witnesses: all samples at a rounding tie 2^e (1 + u) r
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import mpmath
 import numpy as np
+from flint import arb
 
+from proofs_numeric._cert import abs_upper, dft_enclosure, lower, workprec
 from proofs_numeric._framework import Check, Context
 
 ID = "P1"
@@ -56,6 +60,20 @@ def run(ctx: Context) -> dict:
                         vr = round_to(v, fmt)
                         err = vr - v  # exact (Sterbenz)
                         m = v.size
+                        # certified sides: the DFT of the (exact) error vector in Arb, the bounds in Arb from the
+                        # exact data; a case is certified when the upper end of |V^ - V| is below the lower end
+                        with workprec():
+                            Eb = dft_enclosure(err)
+                            E_hi = abs_upper(Eb) / m  # m is a power of two: exact division of the rounded-up end
+                            absv = arb(0)
+                            sq = arb(0)
+                            for a in v.ravel():
+                                absv += abs(arb(float(a)))
+                                sq += arb(float(a)) ** 2
+                            rhs_b = arb(u) / (1 + arb(u)) * absv / m + arb(eta(fmt))
+                            rhs_um = arb(u) * arb(float(np.max(np.abs(v)))) + arb(eta(fmt))
+                            l2_b = sum((abs(z) ** 2 for z in Eb.ravel()), arb(0)).sqrt() / m
+                            rhs_l2 = arb(u) / (1 + arb(u)) * sq.sqrt() / arb(m).sqrt() + arb(eta(fmt))
                         if m <= 256:
                             # exact DFT of the error vector at 50 digits, every mode of a small box
                             flat = [mpmath.mpf(float(e)) for e in err.ravel()]
@@ -64,21 +82,30 @@ def run(ctx: Context) -> dict:
                                 V = mpmath.fsum(e * mpmath.expjpi(-2 * mpmath.mpf(sum(a * b for a, b in zip(w, j)) % s) / s)
                                                 for e, j in zip(flat, idx)) / m
                                 rhs = mpmath.mpf(u) / (1 + u) * mpmath.fsum(abs(mpmath.mpf(float(a))) for a in v.ravel()) / m + eta(fmt)
-                                chk.case(abs(V), rhs, "per-mode", rel_tol=1e-30, format=name, d=d, s=s, w=list(w), data=kind)
+                                with workprec():
+                                    encl = abs(Eb[tuple(wi % s for wi in w)]) / m
+                                chk.case(abs(V), rhs, "per-mode", rel_tol=1e-30, cert=(encl, rhs_b),
+                                         format=name, d=d, s=s, w=list(w), data=kind)
                         E = np.abs(np.fft.fftn(err) / m)
                         rhs = u / (1 + u) * np.mean(np.abs(v)) + eta(fmt)
                         chk.cases(E, np.full(E.shape, rhs), "per-mode", info=lambda i, name=name, d=d, s=s, kind=kind:
-                                  {"format": name, "d": d, "s": s, "mode_index": int(i), "data": kind})
-                        chk.cases(E, np.full(E.shape, u * np.max(np.abs(v)) + eta(fmt)), "per-mode, u M form")
+                                  {"format": name, "d": d, "s": s, "mode_index": int(i), "data": kind},
+                                  cert=E_hi.ravel() <= lower(rhs_b), cert_reason="Arb enclosures overlap")
+                        chk.cases(E, np.full(E.shape, u * np.max(np.abs(v)) + eta(fmt)), "per-mode, u M form",
+                                  cert=E_hi.ravel() <= lower(rhs_um), cert_reason="Arb enclosures overlap")
                         l2 = np.linalg.norm(np.fft.fftn(err) / m)
-                        chk.case(l2, u / (1 + u) * np.linalg.norm(v) / np.sqrt(m) + eta(fmt), "l2", format=name, d=d, s=s)
+                        chk.case(l2, u / (1 + u) * np.linalg.norm(v) / np.sqrt(m) + eta(fmt), "l2",
+                                 cert=(l2_b, rhs_l2), format=name, d=d, s=s)
             # tie witness: v_j = 2^e (1 + u), all rounded down to 2^e by rne (even significand)
             for e in (-3, 0, 5):
                 for s in (8, 64, 512):
                     v = np.full(s, 2.0**e * (1 + u))
                     vr = round_to(v, fmt)
                     V0 = abs(np.mean(vr - v))
-                    chk.case(V0, u / (1 + u) * np.mean(np.abs(v)) + 0.0, "tie witness", format=name, s=s, e=e)
+                    exact_lhs = abs(sum((Fraction(float(a)) - Fraction(float(b)) for a, b in zip(vr, v)), Fraction(0))) / s
+                    exact_rhs = Fraction(u) / (1 + Fraction(u)) * sum((abs(Fraction(float(b))) for b in v), Fraction(0)) / s
+                    chk.case(V0, u / (1 + u) * np.mean(np.abs(v)) + 0.0, "tie witness", cert=(exact_lhs, exact_rhs),
+                             format=name, s=s, e=e)
     _cross_check(ctx, chk)
     return chk.result()
 
@@ -93,4 +120,6 @@ def _cross_check(ctx: Context, chk: Check) -> None:
         fmt = get_format(name)
         for M in (1e-3, 1.0, 100.0):
             theirs = input_rounding_bound(M, fmt)
-            chk.case(fmt.u / (1 + fmt.u) * M + eta(fmt), theirs, "helper bound >= ours", format=name, M=M)
+            ours = Fraction(fmt.u) / (1 + Fraction(fmt.u)) * Fraction(M) + Fraction(eta(fmt))
+            chk.case(fmt.u / (1 + fmt.u) * M + eta(fmt), theirs, "helper bound >= ours", cert=(ours, theirs),
+                     format=name, M=M)

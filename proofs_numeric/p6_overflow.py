@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from flint import arb
 
+from proofs_numeric._cert import decide, workprec
 from proofs_numeric._framework import Check, Context
 from proofs_numeric.p2_fft import _wide, bound as p2_bound, mu_bound
 
@@ -46,6 +48,27 @@ def theta(u: float, mu: float) -> float:
     return (1 + u) * (1 + mu) * (1 + math.sqrt(2) * g2)
 
 
+def theta_arb(u: arb, mu: arb) -> arb:
+    """theta = (1 + u)(1 + mu)(1 + sqrt(2) gamma_2) in Arb."""
+    g2 = 2 * u / (1 - 2 * u)
+    return (1 + u) * (1 + mu) * (1 + arb(2).sqrt() * g2)
+
+
+def _decided(a, b) -> bool | None:  # type: ignore[no-untyped-def]
+    """a <= b certified True / False, or None when the balls overlap."""
+    v = decide(a, b)
+    return True if v == "yes" else (False if v == "no" else None)
+
+
+def _ceil_log2_exact(v: arb) -> int | None:
+    """ceil(log2 v) when the enclosure of log2 v contains no integer (else None: undecided)."""
+    lg = v.log() / arb(2).log()
+    lo, hi = math.floor(float(lg.lower())), math.floor(float(lg.upper()))
+    if lo != hi or lg.contains(arb(lo)) or lg.contains(arb(hi + 1)):
+        return None
+    return lo + 1
+
+
 def run(ctx: Context) -> dict:
     from errbound.emulate import FFTConfig, Trace
     from errbound.emulate.transforms import fft
@@ -53,7 +76,8 @@ def run(ctx: Context) -> dict:
     from errbound.rounding import round_to
 
     chk = Check(ID, TITLE, STATEMENT, kind="upper", rel_tol=0.0,
-                tol_reason="magnitudes are exact emulated values compared with a float64 bound rounded up by 1e-12")
+                tol_reason="magnitudes are exact emulated values compared with a float64 bound rounded up by 1e-12 (pre-filter); "
+                           "certified: the bounds and conditions in Arb, the flags exact")
     chk.tightness_from("a: magnitude bound")
     from errbound.emulate.magnitude import optimal_prescale_exponent, predict_overflow
 
@@ -84,21 +108,39 @@ def run(ctx: Context) -> dict:
                     overflow = bool(tr.overflow or not np.all(np.isfinite(y_hat)))
                     info = {"format": name, "n": n, "c": float(c), "data": kind}
                     suff = n * th**t * X <= fmt.max
+                    # certified side: the same quantities in Arb (u, mu, X, max(F) exact; the emulator's values exact)
+                    with workprec():
+                        th_b = theta_arb(arb(fmt.u), mu_bound(fmt, exact=True))
+                        suff_b = _decided(n * th_b**t * arb(X), arb(fmt.max))
+                        mag_b = (2 * th_b) ** t * arb(X)
                     if not overflow:
                         # (a) magnitudes: the largest finite rounded intermediate <= (2 theta)^t X (the rounded value may
                         # exceed the pre-rounding bound by the factor (1 + u) of its own rounding)
-                        chk.case(tr.max_abs, (2 * th) ** t * X * (1 + 1e-12), "a: magnitude bound", **info)
-                    chk.case(1.0 if (suff and overflow) else 0.0, 0.0, "a: sufficient => no overflow", **info)
+                        chk.case(tr.max_abs, (2 * th) ** t * X * (1 + 1e-12), "a: magnitude bound",
+                                 cert=(float(tr.max_abs), mag_b), **info)
+                    flag = 1 if (suff and overflow) else 0
+                    chk.case(float(flag), 0.0, "a: sufficient => no overflow",
+                             cert=(flag, 0) if suff_b is not None and suff_b == suff else
+                             "the sufficient condition n theta^t X <= max(F) is not decided in Arb", **info)
                     y = np.fft.fft(x)
                     twin = fft(x.astype(complex), FFTConfig(fmt=_wide(fmt)))
                     rho = p2_bound(n, fmt.u, mu)
                     nec = abs(float(np.sum(x))) - rho * float(np.linalg.norm(y)) > fmt.max
                     if nec:
                         # the twin has no overflow and its intermediates never underflow for these inputs
-                        chk.case(0.0 if overflow else 1.0, 0.0, "b: necessary => overflow", **info)
+                        with workprec():
+                            xs_b = [arb(float(v)) for v in np.real(x)]
+                            ynorm = (arb(n) * sum((v * v for v in xs_b), arb(0))).sqrt()  # Parseval: ||F x|| = sqrt(n)||x||
+                            rho_b = p2_bound(n, arb(fmt.u), mu_bound(fmt, exact=True))
+                            nec_b = _decided(abs(sum(xs_b, arb(0))) - rho_b * ynorm, arb(fmt.max))  # False: > max(F)
+                        flag = 0 if overflow else 1
+                        chk.case(float(flag), 0.0, "b: necessary => overflow",
+                                 cert=(flag, 0) if nec_b is False else
+                                 "the necessary condition |sum x| - rho ||y|| > max(F) is not decided in Arb", **info)
                     if fmt.overflow != "saturate":
                         pred = predict_overflow(x.astype(complex), FFTConfig(fmt=fmt), transform="fft")
-                        chk.case(0.0 if bool(pred.overflow) == overflow else 1.0, 0.0, "helper predict_overflow == emulated", **info)
+                        flag = 0 if bool(pred.overflow) == overflow else 1  # two exact booleans
+                        chk.case(float(flag), 0.0, "helper predict_overflow == emulated", cert=(flag, 0), **info)
                     if kind != "const":
                         ch = optimal_prescale_exponent(x.astype(complex), FFTConfig(fmt=fmt), transform="fft")
                         e_star = max(0, math.ceil(math.log2(n * th**t * X / fmt.max)))
@@ -106,9 +148,15 @@ def run(ctx: Context) -> dict:
                         trs = Trace()
                         with np.errstate(all="ignore"):
                             fft(xs.astype(complex), FFTConfig(fmt=fmt), trace=trs)
-                        chk.case(1.0 if trs.overflow else 0.0, 0.0, "c: helper prescale => no overflow", exponent=ch.exponent, **info)
+                        flag = 1 if trs.overflow else 0
+                        chk.case(float(flag), 0.0, "c: helper prescale => no overflow", cert=(flag, 0),
+                                 exponent=ch.exponent, **info)
+                        with workprec():
+                            cl = _ceil_log2_exact(n * th_b**t * arb(X) / arb(fmt.max))
+                        e_star_b = None if cl is None else max(0, cl)
                         chk.case(float(-ch.exponent), float(e_star), "c: helper exponent vs sufficient e*", exponent=ch.exponent,
-                                 e_star=e_star, **info)
+                                 cert=(int(-ch.exponent), e_star_b) if e_star_b is not None else
+                                 "log2(n theta^t X / max(F)) within an enclosure containing an integer", e_star=e_star, **info)
                         del twin
     import sympy as sp
 

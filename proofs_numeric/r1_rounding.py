@@ -11,6 +11,7 @@ largest relative error (the theory says: ties, ratio u/(1+u) / (u/(1+u)) = 1).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -48,6 +49,57 @@ def bound(x: np.ndarray, fmt, mode: str) -> np.ndarray:  # type: ignore[no-untyp
     return np.where(normal, 2 * u * ax, sub)
 
 
+def bound_exact(x: float, fmt, mode: str) -> Fraction:  # type: ignore[no-untyped-def]
+    """The right-hand side of R1 as an exact rational (the certified side; :func:`bound` is its float64 value)."""
+    u = Fraction(fmt.u)
+    ax = abs(Fraction(float(x)))
+    normal = ax >= Fraction(fmt.min_normal)
+    if mode in ("rne", "rna"):
+        eta = Fraction(2) ** (fmt.emin - fmt.t) if fmt.subnormals else Fraction(2) ** (fmt.emin - 1)
+        rel = u / (1 + u) * ax
+        if normal:
+            return rel
+        return max(rel, eta) if fmt.subnormals else rel + eta
+    sub = Fraction(2) ** (fmt.emin - fmt.t + 1) if fmt.subnormals else Fraction(2) ** fmt.emin
+    return 2 * u * ax if normal else sub
+
+
+def certify(x: np.ndarray, r: np.ndarray, fmt, mode: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Exact verdict of |r - x| <= R1's bound for float64 arrays, vectorised (True = certified).
+
+    (1) |r - x| is exact in float64 iff TwoSum's error term of r - x is 0 (Knuth's error-free transformation).
+    (2) Round to nearest, normal range: |r - x| <= u/(1+u) |x|  <=>  lhs 2^t + lhs <= |x| (u = 2^-t); with
+        (S, e) = TwoSum(lhs 2^t, lhs) (S + e exact, S = fl(S + e)): S < |x|, or S == |x| and e <= 0, decides it
+        exactly (floats between S and |x| are at least a spacing apart, |e| is at most half of one).
+    (3) Below 2^emin with subnormals the bound is max(u/(1+u)|x|, eta_F): lhs <= eta_F exactly, or (2).
+    (4) Directed modes: 2u|x| and the subnormal constants are exact powers-of-two scalings: a float comparison.
+    Cases left undecided (no-subnormal formats below 2^emin) are decided with Fractions by the caller."""
+    x = np.asarray(x, dtype=np.float64)
+    r = np.asarray(r, dtype=np.float64)
+    d = r - x
+    bb = d - r
+    err = (r - (d - bb)) + (-x - bb)
+    exact = np.isfinite(d) & (err == 0)
+    lhs = np.abs(d)
+    ax = np.abs(x)
+    normal = ax >= fmt.min_normal
+    if mode in ("rne", "rna"):
+        a = np.ldexp(lhs, fmt.t)
+        S = a + lhs
+        bv = S - a
+        e = (a - (S - bv)) + (lhs - bv)
+        rel_ok = (S < ax) | ((S == ax) & (e <= 0))
+        if fmt.subnormals:
+            eta = 2.0 ** (fmt.emin - fmt.t)
+            ok = np.where(normal, rel_ok, rel_ok | (lhs <= eta))
+        else:
+            ok = np.where(normal, rel_ok, False)  # rel + eta: undecided here (Fractions)
+    else:
+        sub = 2.0 ** (fmt.emin - fmt.t + 1) if fmt.subnormals else 2.0 ** fmt.emin
+        ok = np.where(normal, lhs <= 2 * fmt.u * ax, lhs <= sub)
+    return exact & ok
+
+
 def _samples(fmt, rng: np.random.Generator, n: int) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Values spread over every binade of fmt (subnormal range included), ties and near-ties included."""
     lo = fmt.emin - fmt.t - 1
@@ -73,7 +125,8 @@ def run(ctx: Context) -> dict:
     from proofs_numeric._search import hypothesis_max
 
     chk = Check(ID, TITLE, STATEMENT, kind="upper", rel_tol=0.0,
-                tol_reason="both sides are computed exactly in float64 (Sterbenz; power-of-two scalings): no tolerance")
+                tol_reason="both sides are computed exactly in float64 (Sterbenz; power-of-two scalings): no tolerance; "
+                           "certified by exact comparison (TwoSum exactness, exact rationals)")
     chk.tightness_from("grid", "adversarial")
     rng = ctx.rng(1)
     n = ctx.size(4000, 40000)
@@ -84,7 +137,14 @@ def run(ctx: Context) -> dict:
             r = round_to(x, fmt, mode, rng=rng if mode == "sr" else None)
             lhs = np.abs(r - x)  # exact (module docstring)
             rhs = bound(x, fmt, mode)
-            chk.cases(lhs, rhs, "grid", info=lambda i, x=x, name=name, mode=mode: {"format": name, "mode": mode, "x": float(x[i])})
+            cert = certify(x, r, fmt, mode)
+            for i in np.flatnonzero(~cert):  # the few undecided cases: exact rationals
+                cert[i] = Fraction(float(r[i])) - Fraction(float(x[i])) <= bound_exact(x[i], fmt, mode) and \
+                    Fraction(float(x[i])) - Fraction(float(r[i])) <= bound_exact(x[i], fmt, mode)
+            chk.cases(lhs, rhs, "grid", info=lambda i, x=x, name=name, mode=mode: {"format": name, "mode": mode, "x": float(x[i])},
+                      cert=cert, cert_reason="exact comparison failed: |fl(x) - x| > bound (a certified violation)")
+            if not cert.all():
+                chk._force_violation("grid", 1.0, 0.0, {"format": name, "mode": mode, "certified": "violation"})
         # (a) alone, normal range, against the *unsharpened* u |x| as well: ties attain u/(1+u) exactly
     # mpmath re-check of a sample (independent of the float64 exactness argument)
     with mpmath.workdps(ctx.dps):
@@ -96,6 +156,7 @@ def run(ctx: Context) -> dict:
                 b = bound(x, fmt, mode)
                 for xi, ri, bi in zip(x, r, b):
                     chk.case(abs(mpmath.mpf(ri) - mpmath.mpf(xi)), mpmath.mpf(bi), "mpmath",
+                             cert=(abs(Fraction(float(ri)) - Fraction(float(xi))), bound_exact(xi, fmt, mode)),
                              format=name, mode=mode, x=float(xi))
 
     # adversarial: hypothesis targets the ratio |fl(x) - x| / bound over arbitrary floats
@@ -108,7 +169,8 @@ def run(ctx: Context) -> dict:
             return -1.0
         r = float(round_to(np.float64(x), fmt, mode, rng=0 if mode == "sr" else None))
         lhs, rhs = abs(r - x), float(bound(np.array([x]), fmt, mode)[0])
-        chk.case(lhs, rhs, "adversarial", format=name, mode=mode, x=x)
+        chk.case(lhs, rhs, "adversarial", cert=(abs(Fraction(r) - Fraction(x)), bound_exact(x, fmt, mode)),
+                 format=name, mode=mode, x=x)
         return lhs / rhs
     strat = st.tuples(st.sampled_from(FORMATS), st.sampled_from(MODES), st.floats(allow_nan=False, allow_infinity=False, min_value=-7e4, max_value=7e4))
     best, ex = hypothesis_max(strat, score, max_examples=ctx.size(300, 3000), seconds=ctx.search_budget, seed=ctx.seed)
@@ -118,5 +180,6 @@ def run(ctx: Context) -> dict:
         fmt = get_format(name)
         x = 1 + fmt.u
         r = float(round_to(np.float64(x), fmt, "rne"))
-        chk.case(abs(r - x), float(bound(np.array([x]), fmt, "rne")[0]), "adversarial", format=name, mode="rne", x=x, kind="tie 1+u")
+        chk.case(abs(r - x), float(bound(np.array([x]), fmt, "rne")[0]), "adversarial",
+                 cert=(abs(Fraction(r) - Fraction(x)), bound_exact(x, fmt, "rne")), format=name, mode="rne", x=x, kind="tie 1+u")
     return chk.result()

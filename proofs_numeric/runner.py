@@ -41,6 +41,11 @@ STATEMENTS: dict[str, str] = {
 }
 
 
+#: rough relative cost of each statement's full run (for scheduling the parallel pool only)
+_EXPECTED_COST = {"P2": 10, "P6": 6, "D3": 6, "D1": 6, "D2": 5, "P4": 4, "D4": 4, "D5": 4, "P5": 4, "P3": 3,
+                  "C1": 2, "R2": 2, "R1": 1, "P1": 1}
+
+
 def load_module(statement_id: str):  # type: ignore[no-untyped-def]
     return importlib.import_module(STATEMENTS[statement_id])
 
@@ -52,7 +57,7 @@ def _run_one(statement_id: str, ctx: Context) -> dict[str, Any]:
         result = module.run(ctx)
     except Exception as exc:  # noqa: BLE001 - a crashing check is reported, never hidden
         return {
-            "id": statement_id, "title": "", "cases": 0, "violations": 0, "min_slack": None, "best_ratio": None,
+            "id": statement_id, "title": "", "cases": 0, "certified_cases": 0, "violations": 0, "min_slack": None, "best_ratio": None,
             "witness": None, "seconds": round(time.perf_counter() - t0, 3),
             "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(),
         }
@@ -64,11 +69,19 @@ def _holds(result: dict[str, Any]) -> bool:
     return not result.get("error") and result["violations"] == 0 and result["cases"] > 0
 
 
+def _run_one_in_worker(args: tuple[str, bool, int, float]) -> dict[str, Any]:
+    statement_id, quick, seed, budget = args
+    return _run_one(statement_id, Context(quick=quick, seed=seed, search_budget=budget))
+
+
 def run_all(
     *, quick: bool = False, only: Sequence[str] | None = None, seed: int = 20240, command: list[str] | None = None,
-    progress: bool = True,
+    progress: bool = True, workers: int = 1,
 ) -> dict[str, Any]:
-    """Run the statement modules (all, or the ids in ``only``); return the report dict."""
+    """Run the statement modules (all, or the ids in ``only``); return the report dict.
+
+    ``workers > 1`` runs the statements in that many processes (each statement is independent and seeded,
+    so the report is the same as a serial run's apart from the timings)."""
     from errbound.errors import ErrboundError
     from errbound.results import provenance
 
@@ -78,24 +91,48 @@ def run_all(
         if unknown:
             raise ErrboundError(f"unknown statement id(s) {', '.join(unknown)}; choose from {', '.join(STATEMENTS)}")
         ids = [s for s in ids if s in {o.upper() for o in only}]
-    ctx = Context(quick=quick, seed=seed, search_budget=2.0 if quick else 40.0)
+    if workers < 1:
+        raise ErrboundError(f"--workers must be >= 1, got {workers}")
+    budget = 2.0 if quick else 40.0
+    ctx = Context(quick=quick, seed=seed, search_budget=budget)
     t0 = time.perf_counter()
     results = []
-    for sid in ids:
-        if progress:
-            print(f"[verify] {sid} ...", file=sys.stderr, flush=True)
-        res = _run_one(sid, ctx)
+
+    def report(res: dict[str, Any]) -> None:
         if progress:
             status = "ok" if _holds(res) else ("ERROR" if res.get("error") else "VIOLATED")
-            print(f"[verify] {sid} {status}: {res['cases']} cases, {res['violations']} violations, "
-                  f"best_ratio {_fmt(res.get('best_ratio'))}, {res['seconds']:.1f} s", file=sys.stderr, flush=True)
-        results.append(res)
+            print(f"[verify] {res['id']} {status}: {res['cases']} cases, {res.get('certified_cases', 0)} certified, "
+                  f"{res['violations']} violations, best_ratio {_fmt(res.get('best_ratio'))}, {res['seconds']:.1f} s",
+                  file=sys.stderr, flush=True)
+
+    if workers == 1 or len(ids) == 1:
+        for sid in ids:
+            if progress:
+                print(f"[verify] {sid} ...", file=sys.stderr, flush=True)
+            res = _run_one(sid, ctx)
+            report(res)
+            results.append(res)
+    else:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        # longest statements first so the pool stays busy; results are put back in docs/theory.md order
+        order = sorted(ids, key=lambda s: -_EXPECTED_COST.get(s, 1))
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futs = {pool.submit(_run_one_in_worker, (sid, quick, seed, budget)): sid for sid in order}
+            done = {}
+            for fut in cf.as_completed(futs):
+                res = fut.result()
+                report(res)
+                done[futs[fut]] = res
+        results = [done[sid] for sid in ids]
     return {
         "provenance": provenance(command),
         "quick": quick,
         "seed": seed,
         "all_hold": all(_holds(r) for r in results),
         "seconds": round(time.perf_counter() - t0, 3),
+        "workers": workers,
         "statements": results,
     }
 
@@ -118,12 +155,12 @@ def summary_text(report: dict[str, Any]) -> str:
         w = r.get("witness") or {}
         rows.append({
             "id": r["id"], "status": "ok" if _holds(r) else ("error" if r.get("error") else "VIOLATED"),
-            "cases": r["cases"], "violations": r["violations"], "min_slack": r.get("min_slack"),
+            "cases": r["cases"], "certified_cases": r.get("certified_cases", 0), "violations": r["violations"], "min_slack": r.get("min_slack"),
             "best_ratio": r.get("best_ratio"), "witness": w.get("part", "-"), "seconds": r["seconds"],
         })
     head = (f"{'quick' if report['quick'] else 'full'} verification: "
             f"{'all statements hold' if report['all_hold'] else 'SOME STATEMENTS FAIL'} ({report['seconds']:.1f} s)")
-    return head + "\n" + format_table(rows, ["id", "status", "cases", "violations", "min_slack", "best_ratio", "witness", "seconds"])
+    return head + "\n" + format_table(rows, ["id", "status", "cases", "certified_cases", "violations", "min_slack", "best_ratio", "witness", "seconds"])
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -140,11 +177,15 @@ def markdown(report: dict[str, Any]) -> str:
         "bound and rhs = the witness's error. `best_ratio` = max lhs/rhs (tightness: 1 = attained), "
         "`min_slack` = min (rhs - lhs)/|rhs|.",
         "",
-        "| id | title | cases | violations | min_slack | best_ratio | seconds |",
-        "|---|---|---|---|---|---|---|",
+        "A case is *certified* when both sides were computed as rigorous enclosures (python-flint Arb balls, exact "
+        "rationals or exact floats) that are disjoint in the right order; `uncertified` lists the other cases with "
+        "the reason.",
+        "",
+        "| id | title | cases | certified_cases | violations | min_slack | best_ratio | seconds |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in report["statements"]:
-        lines.append(f"| {r['id']} | {r.get('title', '')} | {r['cases']} | {r['violations']} | "
+        lines.append(f"| {r['id']} | {r.get('title', '')} | {r['cases']} | {r.get('certified_cases', 0)} | {r['violations']} | "
                      f"{_fmt(r.get('min_slack'))} | {_fmt(r.get('best_ratio'))} | {r['seconds']:.1f} |")
     for r in report["statements"]:
         lines += ["", f"## {r['id']}: {r.get('title', '')}", ""]
@@ -154,10 +195,13 @@ def markdown(report: dict[str, Any]) -> str:
         if r.get("statement"):
             lines += ["> " + r["statement"].replace("\n", "\n> "), ""]
         lines.append(f"Kind: {r.get('kind')}; tolerance: {r.get('tolerance')}")
-        lines += ["", "| part | cases | violations | best_ratio | min_slack |", "|---|---|---|---|---|"]
+        lines += ["", "| part | cases | certified | violations | best_ratio | min_slack |", "|---|---|---|---|---|---|"]
         for name, p in (r.get("parts") or {}).items():
-            lines.append(f"| {name} | {p['cases']} | {p['violations']} | {_fmt(p['best_ratio'])} | {_fmt(p['min_slack'])} |")
+            lines.append(f"| {name} | {p['cases']} | {p.get('certified_cases', 0)} | {p['violations']} | "
+                         f"{_fmt(p['best_ratio'])} | {_fmt(p['min_slack'])} |")
         lines += ["", f"Witness (largest ratio): `{r.get('witness')}`"]
+        if r.get("uncertified"):
+            lines += ["", "Uncertified cases:"] + [f"- {u['part']}: {u['cases']} ({u['reason']})" for u in r["uncertified"]]
         if r.get("violation_examples"):
             lines += ["", "**Violations:**"] + [f"- `{v}`" for v in r["violation_examples"]]
         if r.get("symbolic"):

@@ -187,3 +187,22 @@ def test_sympy_statements_match_numeric_functions():
     want = float(lipschitz_lower_bound(64, np.array([2, 1]), [50.0, 50.0], 1.0))
     assert got <= want * SLACK  # the sympy form aliases along axis 1 only; the numeric one maximises over axes
     assert set(THEOREMS) == {"D2", "D2a", "D2'", "D3", "D4", "D4s", "D5"}
+
+
+def test_euclidean_lower_bound_d3_corrected_constant() -> None:
+    """docs/theory.md D3: L kappa_d / s at w = 0 (= D2(a)), L kappa_d / (Lambda_w s) at w != 0 (issue 16), below D2(a)."""
+    from errbound.bounds.discretization import (
+        kappa, lipschitz_lower_bound_euclidean, lipschitz_mode_bound_euclidean, modulated_tent_lambda,
+    )
+
+    assert float(np.ravel(lipschitz_lower_bound_euclidean(8, [0], 1.0))[0]) == 1 / 32
+    lam = float(np.ravel(modulated_tent_lambda(8, [1]))[0])
+    assert abs(lam - 2.148686) < 1e-6  # d = 1, s = 8, w = 1: the issue's example (Lip(W_s) ~ 2.148 L)
+    assert float(np.ravel(lipschitz_lower_bound_euclidean(8, [1], 1.0))[0]) == 1 / (32 * lam)
+    for d in (1, 2, 3):
+        for w in ([0] * d, [1] * d, [3] + [0] * (d - 1)):
+            lo = float(np.ravel(lipschitz_lower_bound_euclidean(8, w, 1.0))[0])
+            hi = float(np.ravel(lipschitz_mode_bound_euclidean(8, w, 1.0, 1.0))[0])
+            assert 0 < lo <= hi
+            # never above the w = 0 value, at least a factor 2 sqrt(1 + pi^2 d^2/4) below it
+            assert lo >= kappa(d) / 8 / (2 * (1 + np.pi**2 * d * d / 4) ** 0.5) * (1 - 1e-6)

@@ -60,3 +60,52 @@ def test_crossover_function_d1():
     assert f16["status_empirical"] == "crossed" and b16["s_star_empirical"] < f16["s_star_empirical"]
     with pytest.raises(ErrboundError, match="cannot hold modes"):
         crossover("tent", ["fp16"], dim=1, k=8, resolutions=[16])
+
+
+def test_three_crossovers_in_rows_and_their_meaning(capsys):
+    """Issue 16 acceptance: `errbound crossover --function tent --dim 2 --formats fp16,bf16 --json` rows carry
+    s_star_input_model (P1), s_star_proven (P2m) and s_star_empirical, and what each guarantees."""
+    import json
+
+    from errbound.cli import main
+
+    status = main(["crossover", "--function", "tent", "--dim", "2", "--formats", "fp16,bf16", "--json",
+                   "--res", "16,32,64,128"])
+    out = json.loads(capsys.readouterr().out)
+    assert status == 0
+    for row in out["rows"]:
+        for key in ("s_star_input_model", "s_star_proven", "s_star_empirical"):
+            assert key in row and key in row["guarantees"], key
+        assert row["s_star_proven"] < row["s_star_input_model"]
+    f16 = next(r for r in out["rows"] if r["format"] == "fp16")
+    from errbound.bounds.discretization import kappa
+    from errbound.bounds.precision import op_constants
+
+    c = op_constants("fp16")
+    assert c.u == 2.0**-11
+    assert f16["s_star_input_model"] == pytest.approx(out["L"] * kappa(2) / (c.u * out["M"] + c.tau), rel=1e-12)
+
+
+@pytest.mark.parametrize("fmt", ["fp16", "bf16"])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_s_star_proven_is_where_the_class_error_meets_p2m(fmt, dim):
+    """Below s*_proven the class's worst discretization error L kappa_d / s dominates the proven per-mode FFT bound
+    P2m at every power of two; above 2 s*_proven it does not. Swapping the bound (e.g. P1 in place of P2m) fails."""
+    from errbound.crossover import class_disc_worst, s_star_input_model, s_star_proven
+
+    for L, M in ((1.0, 1.0), (5.0, 1.0), (1.0, 3.0)):
+        s_star = s_star_proven(L, M, dim, fmt)
+        assert s_star is not None
+        for e in range(1, 30):
+            s = 2**e
+            A, P = class_disc_worst(s, L, dim), precision_mode_bound(s, dim, M, fmt)
+            if s <= s_star:
+                assert P <= A, (s, s_star)
+            elif s >= 2 * s_star:
+                assert P > A, (s, s_star)
+        # the input-model crossover: A*(s) = u M + tau exactly there
+        from errbound.bounds.precision import op_constants
+
+        c = op_constants(fmt)
+        s_in = s_star_input_model(L, M, dim, fmt)
+        assert class_disc_worst(s_in, L, dim) == pytest.approx(c.u * M + c.tau, rel=1e-12)

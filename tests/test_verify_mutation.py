@@ -73,3 +73,42 @@ def test_P1_constant_halved_is_caught_through_the_cli(monkeypatch, tmp_path, cap
     report = json.loads(capsys.readouterr().out)
     assert status == 1
     assert report["statements"][0]["violations"] > 0 and not report["all_hold"]
+
+
+# ---- issue 16: the certified verdicts catch mutations the float pre-filter could hide -----------------------------
+
+def test_D2_certified_bound_halved_is_caught(monkeypatch) -> None:
+    """The grid's verdict is the Arb comparison: halving the Arb transcription of D2(a), D2(b) is a certified violation."""
+    from proofs_numeric import d2_lipschitz as m
+
+    a, b = m.bound_a_arb, m.bound_b_arb
+    monkeypatch.setattr(m, "bound_a_arb", lambda *args, **kw: a(*args, **kw) / 2)
+    monkeypatch.setattr(m, "bound_b_arb", lambda *args, **kw: b(*args, **kw) / 2)
+    monkeypatch.setattr(m, "_adversarial", lambda ctx, chk: None)  # CI time: the grid suffices
+    res = m.run(QUICK)
+    assert res["parts"]["witness"]["violations"] > 0  # the tents attain D2 at w = 0
+    assert any("CERTIFIED VIOLATION" in u["reason"] for u in res["uncertified"])
+
+
+def test_tolerance_cannot_hide_a_certified_violation() -> None:
+    """A case inside the float tolerance but certified in the wrong order is a violation."""
+    from flint import arb
+
+    from proofs_numeric._framework import Check
+
+    chk = Check("X", "t", "s", rel_tol=1e-6)
+    assert chk.case(1.0 + 1e-9, 1.0, "p", cert=(arb(1) + arb(10) ** -9, arb(1))) is False
+    res = chk.result()
+    assert res["violations"] == 1 and res["certified_cases"] == 0
+
+
+def test_crossover_bound_swapped_is_caught(monkeypatch) -> None:
+    """Mutation: s_star_proven computed with the input-rounding bound P1 instead of P2m (the crossover's bound swapped):
+    C1's check of errbound.crossover fails (the class error no longer meets P2m there)."""
+    import errbound.crossover as cx
+    from proofs_numeric import c1_crossover as m
+
+    monkeypatch.setattr(cx, "s_star_proven", lambda L, M, dim, fmt, **kw: cx.s_star_input_model(L, M, dim, fmt))
+    res = m.run(QUICK)
+    assert res["parts"]["errbound.crossover s_star_proven: A* >= P2m just below"]["violations"] > 0
+    assert res["violations"] > 0

@@ -7,7 +7,10 @@ L_i = sup |d_i v|, per-axis variations V_i, sup norm M, decay |vhat(k)| <= C (1 
 
 D2  (Lipschitz):  |E_s(w)| <= (1/(4s)) sum_i sqrt(L_i^2 + (2 pi w_i M)^2)
 D2' (bounded variation):  |E_s(w)| <= (1/(2s)) sum_i (V_i + 4 |w_i| M)
-D3  (lower bound): sup over {sup|d_i v| <= L_i, |v| <= M} of |E_s(w)| >= ell(w) (explicit witnesses)
+D3  (lower bound): sup over {sup|d_i v| <= L_i, |v| <= M} of |E_s(w)| >= ell(w) (explicit witnesses);
+     Euclidean class (docs/theory.md D3): sup over {L-Lipschitz} >= L kappa_d / s at w = 0 and
+     >= L kappa_d / (Lambda_w s), Lambda_w = 2 sqrt(1 + pi^2 d |w|_2^2 / s^2), at w != 0 (the modulated tent
+     W_s = 2 cos(2 pi w.x) T_s is Lambda_w L-Lipschitz, not L-Lipschitz: corrected in issue 16)
 D4  (decay):  |E_s(w)| <= C (s - |w|_inf)^(-2 beta) Z_d(2 beta, Q),  Z_d(t, Q) = sum_{0 < |q|_inf <= Q} |q|_2^-t,
               Q = floor((band + |w|_inf) / s) (Q = inf without a band, then 2 beta > d is needed)
 D4s (separable inputs): |E_s(w)| <= prod_i (|c_i(w_i)| + b_i(w_i)) - prod_i |c_i(w_i)| with 1-D tail bounds b_i
@@ -34,7 +37,7 @@ __all__ = [
     "separable_mode_bound", "lipschitz_mode_bound_euclidean", "kappa", "separable_mode_bound_log10",
     "mode_upper_bounds_log10", "layer_bound", "mode_upper_bounds", "mode_lower_bound",
     "lipschitz_bound_expr", "bv_bound_expr", "lower_bound_expr", "decay_bound_expr", "layer_bound_expr",
-    "tent_witness_error_expr", "THEOREMS",
+    "tent_witness_error_expr", "THEOREMS", "lipschitz_lower_bound_euclidean", "modulated_tent_lambda",
 ]
 
 
@@ -71,6 +74,31 @@ def lipschitz_mode_bound_euclidean(s: float, w: Any, L: float, M: float) -> np.n
     w = _w(w)
     d = w.shape[-1]
     return kappa(d) * np.sqrt(L**2 + (2 * np.pi * M) ** 2 * np.sum(w**2, axis=-1)) / s
+
+
+def modulated_tent_lambda(s: float, w: Any) -> np.ndarray:
+    """docs/theory.md D3(d): Lambda_w = 2 sqrt(1 + pi^2 d |w|_2^2 / s^2), the factor by which the modulated tent
+    W_s = 2 cos(2 pi w.x) T_s exceeds the Lipschitz constant L of T_s (2L <= Lip(W_s) <= Lambda_w L)."""
+    w = _w(w)
+    d = w.shape[-1]
+    return 2 * np.sqrt(1 + np.pi**2 * d * np.sum(w**2, axis=-1) / float(s) ** 2)
+
+
+def lipschitz_lower_bound_euclidean(s: float, w: Any, L: float) -> np.ndarray:
+    """docs/theory.md D3(a) and D3(d): sup over Euclidean L-Lipschitz inputs of A(v, w; s) is at least
+    L kappa_d / s at w = 0 (the distance-to-grid witness T_s, attained: equal to D2(a)) and at least
+    L kappa_d / (Lambda_w s) at a retained w != 0 (the L-Lipschitz witness W_s / Lambda_w). No sup-norm
+    constraint: the witnesses have |T_s| <= L sqrt(d)/(2s) and |W_s / Lambda_w| <= L sqrt(d) / (Lambda_w s).
+    kappa_d is taken from below (a lower bound must not round up): 1/4, kappa_2 four ulps down, 0.48029 for d = 3."""
+    w = _w(w)
+    d = w.shape[-1]
+    zero = np.all(w == 0, axis=-1)
+    lam = np.where(zero, 1.0, modulated_tent_lambda(s, w))
+    kap = KAPPA[d]
+    if d == 2:
+        for _ in range(4):
+            kap = float(np.nextafter(kap, 0.0))
+    return kap * L / (lam * s)
 
 
 def bv_mode_bound(s: float, w: Any, V_axes: Sequence[float], M: float) -> np.ndarray:

@@ -54,14 +54,19 @@ def run(args: argparse.Namespace) -> CommandOutput:
         result = cx.crossover_data(data, fmts, k=args.modes)
     rows = [{"format": f, **{k: v for k, v in r.items() if k not in ("prec_err", "prec_bound", "format")}}
             for f, r in result["formats"].items()]
+    guarantees = next((r["guarantees"] for r in rows if r.get("guarantees")), None)
     data_out = {"command": "crossover", **result, "rows": rows, "provenance": provenance()}
     if args.output:
         write_json_atomic(args.output, data_out)
-    cols = ["format", "s_star_empirical", "status_empirical", "s_star_bound", "status_bound", "s_star_class", "s_overflow"]
+    cols = ["format", "s_star_input_model", "s_star_proven", "s_star_empirical", "status_empirical",
+            "s_star_class_empirical", "s_star_bound", "status_bound", "s_star_class", "s_overflow"]
     lines = [
         f"crossover of precision and discretization error: {result.get('function') or args.data}, "
         f"{result['dim']}-D, modes |w_i| <= {result['modes']}, resolutions {result['resolutions']}",
         "",
         format_table(rows, [c for c in cols if c in rows[0]]),
     ]
+    if guarantees:
+        lines += ["", "what each s* guarantees (docs/theory.md section 4):"]
+        lines += [f"  {name}: {text}" for name, text in guarantees.items()]
     return CommandOutput(data=data_out, text="\n".join(lines))

@@ -1,4 +1,4 @@
-"""``errbound verify [--quick] [--only IDS] [--out DIR] [--json]``: check every statement of docs/theory.md.
+"""``errbound verify [--quick] [--only IDS] [--out DIR] [--json] [--workers N]``: check every statement of docs/theory.md.
 
 Runs the modules of ``proofs_numeric`` (arbitrary-precision grids, adversarial searches, symbolic
 derivations), prints one row per statement and writes ``verify.json`` and ``verify.md`` into ``--out``
@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, metavar="DIR", help="folder for verify.json and verify.md (default runs/verify)")
     parser.add_argument("--seed", type=int, default=20240, help="seed of every random choice (default 20240)")
     parser.add_argument("--no-write", action="store_true", help="do not write report files")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="run the statements in N processes (default 1; the full run uses 2 on the 2-core machine)")
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
@@ -28,7 +30,8 @@ def run(args: argparse.Namespace) -> CommandOutput:
     from proofs_numeric.runner import DEFAULT_OUT, run_all, summary_text, write_reports
 
     only = [s.strip() for s in args.only.split(",") if s.strip()]
-    report = run_all(quick=args.quick, only=only or None, seed=args.seed, command=["errbound", "verify", *sys.argv[2:]])
+    report = run_all(quick=args.quick, only=only or None, seed=args.seed, command=["errbound", "verify", *sys.argv[2:]],
+                     workers=args.workers)
     text = summary_text(report)
     if not args.no_write:
         paths = write_reports(report, args.out or DEFAULT_OUT)

@@ -9,6 +9,13 @@ vhat(0) = d slope / (4 s): the error at w = 0 equals the Lipschitz upper bound D
 
 With ``s=0`` (the default) each is a family: the sweep uses the member built for each resolution
 (:meth:`TorusFunction.for_resolution`).
+
+Class membership (issue 16): a witness proves a lower bound over a class only if it belongs to it, so the
+declared constants ``L``, ``L_axes`` and ``M`` are rigorous upper bounds: each float64 evaluation (a few
+roundings of at most half an ulp each) is rounded up by :data:`_UP_ULPS` ulps. ``proofs_numeric/d3_lower.py``
+checks them against Arb enclosures of the true constants (slope sqrt(d), slope d/(2s), 2 pi |K|_2 amp).
+The modulated tent of docs/theory.md D3(d), W_s = 2 cos(2 pi w.x) T_s, is *not* L-Lipschitz (its constant is
+between 2L and Lambda_w L, Lambda_w = 2 sqrt(1 + pi^2 d |w|_2^2 / s^2)); it is not offered here.
 """
 
 from __future__ import annotations
@@ -24,6 +31,16 @@ from errbound.functions._separable import SeparableFunction
 from errbound.functions._spectral import SpectralFunction
 
 __all__ = ["make_tentgrid", "make_aliased", "aliased_frequency"]
+
+#: ulps added to a declared constant computed in float64 with at most 4 roundings (each <= 1/2 ulp relative)
+_UP_ULPS = 4
+
+
+def _up(x: float) -> float:
+    """A float64 >= the exact value of which ``x`` is a float64 evaluation (see :data:`_UP_ULPS`)."""
+    for _ in range(_UP_ULPS):
+        x = float(np.nextafter(x, np.inf))
+    return x
 
 
 class _Family:
@@ -57,8 +74,10 @@ def make_tentgrid(dim: int, *, s: int = 0, slope: float = 1.0) -> TorusFunction:
     values = [Fraction(0) if j % 2 == 0 else Fraction(slope) / (2 * s_eff) for j in range(2 * s_eff)]
     factor = PiecewiseLinearFactor(points, values)
     fn = TentGrid([factor] * dim, "sum", name="tentgrid", params={"s": s, "slope": slope})
+    fn.M = _up(float(fn.M))  # slope d / (2s), rounded up: a rigorous sup norm
+    fn.L = _up(float(fn.L))  # |grad v| = slope sqrt(d) almost everywhere, rounded up
     fn.M_exact = True
-    fn.L_exact = True  # |grad v| = slope sqrt(d) almost everywhere
+    fn.L_exact = True  # attained (up to the upward rounding of the last ulps)
     fn.rate_theory = -1.0
     fn.rate_note = "witness family (one member per s): error = d slope / (4 s)"
     return fn
@@ -103,8 +122,8 @@ def make_aliased(dim: int, *, w: tuple[int, ...] | int = 1, s: int = 0, amp: flo
     fn = Aliased(modes, coeffs, name="aliased", params={"w": wtxt, "s": s, "amp": amp})
     fn.M = float(amp)
     fn.M_exact = True
-    fn.L_axes = tuple(float(2 * np.pi * abs(int(v)) * amp) for v in K)
-    fn.L = float(2 * np.pi * np.linalg.norm(K.astype(float)) * amp)
+    fn.L_axes = tuple(_up(float(2 * np.pi * abs(int(v)) * amp)) for v in K)  # rounded up: rigorous bounds
+    fn.L = _up(float(2 * np.pi * np.linalg.norm(K.astype(float)) * amp))
     fn.L_exact = True
     fn.witness_mode = w
     fn.rate_theory = 0.0
