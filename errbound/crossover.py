@@ -122,7 +122,8 @@ def s_star_proven(L: float, M: float, dim: int, fmt: Format | str, *, s_max: flo
             lo = mid
     return 2.0**hi
 
-DEFAULT_MODES = 4
+#: the box radius K (retained |w_i| <= K) of the default 8 modes per axis (errbound.modes.box_radius)
+DEFAULT_K = 4
 _MAX_RES = {1: 1 << 16, 2: 1024, 3: 64}
 
 
@@ -243,7 +244,7 @@ def s_star_class(L: float, M: float, dim: int, k: int, fmt: Format | str, *, s_m
     return 2.0**hi
 
 
-def crossover(function: Any, formats: Sequence[str], *, dim: int = 2, k: int = DEFAULT_MODES,
+def crossover(function: Any, formats: Sequence[str], *, dim: int = 2, k: int = DEFAULT_K,
               resolutions: Sequence[int] | None = None) -> dict[str, Any]:
     """Per-format crossover for a built-in function (name or TorusFunction); see the module docstring."""
     from errbound.bounds.discretization import mode_upper_bounds
@@ -302,7 +303,7 @@ def crossover(function: Any, formats: Sequence[str], *, dim: int = 2, k: int = D
     return out
 
 
-def crossover_data(samples: np.ndarray, formats: Sequence[str], *, k: int = DEFAULT_MODES,
+def crossover_data(samples: np.ndarray, formats: Sequence[str], *, k: int = DEFAULT_K,
                    strides: Sequence[int] | None = None) -> dict[str, Any]:
     """Empirical crossover for a dataset ``(N, *grid)``: the discretization error at resolution
     ``s = grid / stride`` is estimated against the finest grid (the data's own), per mode, and the

@@ -16,9 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--data", metavar="FILE", help="samples (N, *grid) in .npy, .npz or .pt (empirical s* only)")
     parser.add_argument("--formats", default="fp16,bf16", metavar="LIST", help="comma-separated formats (default fp16,bf16)")
     parser.add_argument("--dim", type=int, default=2, help="dimension of a --function (1..3, default 2)")
-    parser.add_argument("--modes", type=int, default=4, metavar="K", help="retained modes |w_i| <= K (default 4)")
+    parser.add_argument("--modes", type=int, default=8, metavar="M",
+                        help="retained modes per axis, neuraloperator's n_modes as for every command: the layer keeps "
+                        "|w_i| <= K = M // 2 (default 8, K = 4)")
     parser.add_argument("--res", default=None, metavar="LIST",
-                        help="resolutions (default: powers of two above 2K up to 65536 / 1024 / 64 for d = 1 / 2 / 3)")
+                        help="resolutions (default: powers of two above M up to 65536 / 1024 / 64 for d = 1 / 2 / 3)")
     parser.add_argument("--key", default=None, help="array name in a .npz / key in a .pt dict (default 'x')")
     parser.add_argument("--output", default=None, metavar="FILE", help="also write the JSON document to FILE (atomically)")
 
@@ -33,8 +35,9 @@ def run(args: argparse.Namespace) -> CommandOutput:
     if not names:
         raise ErrboundError("no formats given; pass e.g. --formats fp16,bf16")
     fmts = [get_format(n).name for n in names]
-    if args.modes < 1:
-        raise ErrboundError(f"--modes must be >= 1, got {args.modes}")
+    from errbound.modes import box_radius
+
+    k = box_radius(args.modes)
     res = None
     if args.res:
         from errbound.cli.precision_cmd import _parse_res
@@ -44,14 +47,14 @@ def run(args: argparse.Namespace) -> CommandOutput:
         from errbound.functions import get_function
 
         fn = get_function(args.function, dim=args.dim)
-        result = cx.crossover(fn, fmts, dim=fn.dim, k=args.modes, resolutions=res)
+        result = cx.crossover(fn, fmts, dim=fn.dim, k=k, resolutions=res)
     else:
         from errbound.data_io import load_samples
 
-        data = load_samples(args.data, key=args.key, modes=args.modes)
+        data = load_samples(args.data, key=args.key, modes=k)
         if res is not None:
             raise ErrboundError("--res is not used with --data (resolutions are the data grid divided by powers of two)")
-        result = cx.crossover_data(data, fmts, k=args.modes)
+        result = cx.crossover_data(data, fmts, k=k)
     rows = [{"format": f, **{k: v for k, v in r.items() if k not in ("prec_err", "prec_bound", "format")}}
             for f, r in result["formats"].items()]
     guarantees = next((r["guarantees"] for r in rows if r.get("guarantees")), None)
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
             "s_star_class_empirical", "s_star_bound", "status_bound", "s_star_class", "s_overflow"]
     lines = [
         f"crossover of precision and discretization error: {result.get('function') or args.data}, "
-        f"{result['dim']}-D, modes |w_i| <= {result['modes']}, resolutions {result['resolutions']}",
+        f"{result['dim']}-D, {args.modes} modes per axis: |w_i| <= {result['modes']}, resolutions {result['resolutions']}",
         "",
         format_table(rows, [c for c in cols if c in rows[0]]),
     ]
