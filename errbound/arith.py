@@ -9,6 +9,17 @@ transformation, then rounds it once:
 * ``a / b``: ``q = RN(a / b)`` and the sign of the exact remainder ``a - q b`` (exactly representable);
 * ``a * b + c``: TwoProduct then two TwoSums, keeping the exact value as ``hi + (h + g)``.
 
+These transformations are exact only while no float64 overflow or underflow occurs (the Veltkamp split
+``(2**27 + 1) a`` overflows for ``|a| >= 2**997``; the product's low part underflows when
+``e_a + e_b < -968`` with ``e = floor(log2 |.|)``; a quotient below ``2**-1022`` loses bits). The few
+entries outside the *safe box* (for ``mul``: both operands normal, ``e_a, e_b <= 995`` and
+``-960 <= e_a + e_b <= 1020``; ``div``: ``e_a >= -960``, ``e_b <= 995``, ``-1000 <= e_a - e_b <= 990``;
+``add``: ``e_a, e_b <= 1021``; ``fma``: the ``mul`` box, ``e_c <= 1019`` and ``e_a + e_b <= 1018``), and every
+entry of a fp64 target in a mode other than ``rne``, are computed as exact rationals and rounded once with
+:func:`errbound.rounding.round_rational`: exact for every finite float64 operand, including results beyond
+float64's range (``mul(1e200, 1e200, "fp32", mode="rz")`` is fp32's max). Zero results take IEEE 754's
+signs (products and quotients: the xor of the signs; sums: section 6.3).
+
 In every case ``hi = RN64(exact)`` is a float64 neighbour of the exact value and only the *direction*
 of ``exact - hi`` is needed: the exact value is first rounded to 53 bits *to odd* (``hi`` itself when
 exact or odd, else its neighbour toward the exact value) and then rounded into the target format with
@@ -29,14 +40,15 @@ when ``input_fmt.t <= 26``), accumulation rounded into ``acc_fmt`` after every a
 
 from __future__ import annotations
 
-from typing import Literal
+from fractions import Fraction
+from typing import Callable, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from errbound.errors import ErrboundError
 from errbound.formats import Format, get_format
-from errbound.rounding import ROUNDING_MODES, as_generator, round_to
+from errbound.rounding import ROUNDING_MODES, as_generator, round_rational, round_to
 
 __all__ = ["add", "sub", "mul", "div", "fma", "sum_", "dot", "matmul", "two_sum", "two_prod", "round_exact"]
 
@@ -112,13 +124,80 @@ def _check_mode(mode: str) -> None:
         raise ErrboundError(f"unknown rounding mode {mode!r}; choose one of {', '.join(ROUNDING_MODES)}")
 
 
+def _exponent(x: NDArray) -> NDArray:
+    """``floor(log2 |x|)`` per entry (``frexp``, exact); 0 for zeros and non-finite entries (not used there)."""
+    _, big_e = np.frexp(np.where(np.isfinite(x), x, 0.0))
+    return big_e.astype(np.int64) - 1
+
+
+def _nonzero_finite(*xs: NDArray) -> NDArray:
+    ok = np.ones(xs[0].shape, dtype=bool)
+    for x in xs:
+        ok &= np.isfinite(x) & (x != 0)
+    return ok
+
+
+def _all_finite(*xs: NDArray) -> NDArray:
+    ok = np.ones(xs[0].shape, dtype=bool)
+    for x in xs:
+        ok &= np.isfinite(x)
+    return ok
+
+
+def _exact_fix(result: NDArray, unsafe: NDArray, fmt: Format | str, mode: str, rng,  # type: ignore[no-untyped-def]
+               exact: Callable[[tuple[float, ...]], tuple[Fraction, bool]], *operands: NDArray) -> NDArray:
+    """Replace the ``unsafe`` entries of ``result`` by the exact rational result rounded once.
+
+    ``exact(floats)`` returns ``(value, negative_zero)``: the exact result and the IEEE sign of a zero result.
+    """
+    if not unsafe.any():
+        return result
+    fmt = get_format(fmt)
+    out = np.array(result, dtype=np.float64, copy=True).reshape(-1)
+    flat_ops = [np.ravel(op) for op in operands]
+    gen = as_generator(rng) if mode == "sr" else None
+    for i in np.flatnonzero(unsafe):
+        value, neg0 = exact(tuple(float(op[i]) for op in flat_ops))
+        draw = None if gen is None else float(gen.random())
+        out[i] = round_rational(value, fmt, mode, draw, negative_zero=neg0)
+    out = out.reshape(unsafe.shape)
+    return out[()] if out.ndim == 0 else out
+
+
+def _neg(x: float) -> bool:
+    return np.signbit(x).item()
+
+
+def _sum_zero_sign(x: float, y: float, mode: str) -> bool:
+    """IEEE 754 section 6.3: the sign of an exactly zero sum ``x + y`` (True: -0)."""
+    if x == 0 and y == 0 and _neg(x) == _neg(y):
+        return _neg(x)
+    return mode == "rd"
+
+
+def _exact_everywhere(fmt: Format | str, mode: str) -> bool:
+    """fp64-precision targets (t > 51) in modes other than rne: no round-to-odd margin, exact path for all."""
+    return get_format(fmt).t > 51 and mode != "rne"
+
+
 def add(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=None) -> NDArray:  # type: ignore[no-untyped-def]
     """``fl(a + b)``: the exact sum rounded once into ``fmt``."""
     _check_mode(mode)
     a_, b_ = _prepare(a, b)
+    finite = _all_finite(a_, b_)
+    if _exact_everywhere(fmt, mode):
+        unsafe = finite
+    else:
+        unsafe = finite & ((_exponent(a_) > 1021) | (_exponent(b_) > 1021))
     with np.errstate(invalid="ignore", over="ignore"):
-        s, e = two_sum(a_, b_)
-    return _zero_sum_sign(round_exact(s, np.sign(e), fmt, mode, rng), s, e, a_, b_, mode)
+        s, e = two_sum(np.where(unsafe, 0.0, a_), np.where(unsafe, 0.0, b_))
+    fast = _zero_sum_sign(round_exact(s, np.sign(e), fmt, mode, rng), s, e, a_, b_, mode) if not unsafe.all() \
+        else np.zeros(a_.shape)
+
+    def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
+        return Fraction(v[0]) + Fraction(v[1]), _sum_zero_sign(v[0], v[1], mode)
+
+    return _exact_fix(fast, unsafe, fmt, mode, rng, exact, a_, b_)
 
 
 def _zero_sum_sign(result: NDArray, hi: NDArray, lo: NDArray, x: NDArray, y: NDArray, mode: str) -> NDArray:
@@ -141,27 +220,72 @@ def mul(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=No
     """``fl(a * b)``: the exact product rounded once into ``fmt``."""
     _check_mode(mode)
     a_, b_ = _prepare(a, b)
+    unsafe = _mul_unsafe(a_, b_) | (_all_finite(a_, b_) & _exact_everywhere(fmt, mode))
     with np.errstate(invalid="ignore", over="ignore"):
-        p, e = two_prod(a_, b_)
-    return round_exact(p, np.sign(e), fmt, mode, rng)
+        p, e = two_prod(np.where(unsafe, 1.0, a_), np.where(unsafe, 1.0, b_))
+    fast = round_exact(p, np.sign(e), fmt, mode, rng) if not unsafe.all() else np.zeros(a_.shape)
+
+    def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
+        return Fraction(v[0]) * Fraction(v[1]), _neg(v[0]) != _neg(v[1])
+
+    return _exact_fix(fast, unsafe, fmt, mode, rng, exact, a_, b_)
+
+
+def _mul_unsafe(a: NDArray, b: NDArray) -> NDArray:
+    """Entries where Dekker's TwoProduct may over- or underflow (module docstring, safe box); zeros are safe
+    unless the other operand is too large to split."""
+    ea, eb = _exponent(a), _exponent(b)
+    finite = _all_finite(a, b)
+    nz = _nonzero_finite(a, b)
+    sub = (ea < -1022) | (eb < -1022)
+    big = (ea > 995) | (eb > 995)
+    return (nz & (sub | big | (ea + eb < -960) | (ea + eb > 1020))) | (finite & ~nz & big)
 
 
 def div(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=None) -> NDArray:  # type: ignore[no-untyped-def]
     """``fl(a / b)``: the exact quotient rounded once into ``fmt`` (division by zero gives inf/NaN)."""
     _check_mode(mode)
     a_, b_ = _prepare(a, b)
+    ea, eb = _exponent(a_), _exponent(b_)
+    nz = _nonzero_finite(a_, b_)
+    unsafe = nz & ((ea < -960) | (eb > 995) | (eb < -1022) | (ea - eb < -1000) | (ea - eb > 990))
+    zero_num = np.isfinite(a_) & (a_ == 0) & np.isfinite(b_) & (b_ != 0)
+    unsafe |= zero_num & ((eb > 995) | _exact_everywhere(fmt, mode))  # the split of a huge b overflows
+    if _exact_everywhere(fmt, mode):
+        unsafe |= nz
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        q = a_ / b_
-        p, e = two_prod(q, b_)
-        remainder = (a_ - p) - e
-        direction = np.where(np.isfinite(q) & (b_ != 0), np.sign(remainder) * np.sign(b_), 0.0)
-    return round_exact(q, direction, fmt, mode, rng)
+        a_s, b_s = np.where(unsafe, 1.0, a_), np.where(unsafe, 1.0, b_)
+        q = a_s / b_s
+        p, e = two_prod(q, b_s)
+        remainder = (a_s - p) - e
+        direction = np.where(np.isfinite(q) & (b_s != 0), np.sign(remainder) * np.sign(b_s), 0.0)
+    fast = round_exact(q, direction, fmt, mode, rng) if not unsafe.all() else np.zeros(a_.shape)
+
+    def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
+        return Fraction(v[0]) / Fraction(v[1]), _neg(v[0]) != _neg(v[1])
+
+    return _exact_fix(fast, unsafe, fmt, mode, rng, exact, a_, b_)
 
 
 def fma(a: ArrayLike, b: ArrayLike, c: ArrayLike, fmt: Format | str, mode: str = "rne", rng=None) -> NDArray:  # type: ignore[no-untyped-def]
     """``fl(a * b + c)`` with a single rounding (fused multiply-add)."""
     _check_mode(mode)
     a_, b_, c_ = _prepare(a, b, c)
+    finite = _all_finite(a_, b_, c_)
+    ea, eb = _exponent(a_), _exponent(b_)
+    unsafe = finite & (_mul_unsafe(a_, b_) | (_exponent(c_) > 1019) | (_nonzero_finite(a_, b_) & (ea + eb > 1018)))
+    if _exact_everywhere(fmt, mode):
+        unsafe = finite
+    if unsafe.any():
+        fast = fma(np.where(unsafe, 0.0, a_), np.where(unsafe, 0.0, b_), np.where(unsafe, 0.0, c_), fmt,
+                   "rne" if _exact_everywhere(fmt, mode) else mode, rng) if not unsafe.all() else np.zeros(a_.shape)
+
+        def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
+            prod = Fraction(v[0]) * Fraction(v[1])
+            zero_sign = (-0.0 if _neg(v[0]) != _neg(v[1]) else 0.0) if prod == 0 else (1.0 if prod > 0 else -1.0)
+            return prod + Fraction(v[2]), _sum_zero_sign(zero_sign, v[2] if prod == 0 else -zero_sign, mode)
+
+        return _exact_fix(fast, unsafe, fmt, mode, rng, exact, a_, b_, c_)
     with np.errstate(invalid="ignore", over="ignore"):
         p, e = two_prod(a_, b_)
         s, f = two_sum(p, c_)
