@@ -124,17 +124,16 @@ def _check_mode(mode: str) -> None:
         raise ErrboundError(f"unknown rounding mode {mode!r}; choose one of {', '.join(ROUNDING_MODES)}")
 
 
-def _exponent(x: NDArray) -> NDArray:
-    """``floor(log2 |x|)`` per entry (``frexp``, exact); 0 for zeros and non-finite entries (not used there)."""
-    _, big_e = np.frexp(np.where(np.isfinite(x), x, 0.0))
-    return big_e.astype(np.int64) - 1
+def _unsafe_mask(ok: NDArray, zero: Callable[[], NDArray], zero_unsafe: Callable[[], NDArray],
+                 finite: Callable[[], NDArray]) -> NDArray:
+    """Entries outside the safe box: ``~ok`` among finite nonzero operands, ``zero_unsafe`` among zero ones.
 
-
-def _nonzero_finite(*xs: NDArray) -> NDArray:
-    ok = np.ones(xs[0].shape, dtype=bool)
-    for x in xs:
-        ok &= np.isfinite(x) & (x != 0)
-    return ok
+    ``ok`` is False for zeros, inf and NaN (comparisons with NaN are False), so the common all-safe case costs
+    one ``any``; the refinement runs only when some entry is not ``ok``."""
+    unsafe = ~ok
+    if not unsafe.any():
+        return unsafe
+    return finite() & np.where(zero(), zero_unsafe(), unsafe)
 
 
 def _all_finite(*xs: NDArray) -> NDArray:
@@ -184,11 +183,12 @@ def add(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=No
     """``fl(a + b)``: the exact sum rounded once into ``fmt``."""
     _check_mode(mode)
     a_, b_ = _prepare(a, b)
-    finite = _all_finite(a_, b_)
     if _exact_everywhere(fmt, mode):
-        unsafe = finite
-    else:
-        unsafe = finite & ((_exponent(a_) > 1021) | (_exponent(b_) > 1021))
+        unsafe = _all_finite(a_, b_)
+    else:  # |a| or |b| >= 2**1022: TwoSum may overflow
+        unsafe = np.maximum(np.abs(a_), np.abs(b_)) >= 2.0**1022
+        if unsafe.any():
+            unsafe &= _all_finite(a_, b_)
     with np.errstate(invalid="ignore", over="ignore"):
         s, e = two_sum(np.where(unsafe, 0.0, a_), np.where(unsafe, 0.0, b_))
     fast = _zero_sum_sign(round_exact(s, np.sign(e), fmt, mode, rng), s, e, a_, b_, mode) if not unsafe.all() \
@@ -231,28 +231,32 @@ def mul(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=No
     return _exact_fix(fast, unsafe, fmt, mode, rng, exact, a_, b_)
 
 
-def _mul_unsafe(a: NDArray, b: NDArray) -> NDArray:
-    """Entries where Dekker's TwoProduct may over- or underflow (module docstring, safe box); zeros are safe
-    unless the other operand is too large to split."""
-    ea, eb = _exponent(a), _exponent(b)
-    finite = _all_finite(a, b)
-    nz = _nonzero_finite(a, b)
-    sub = (ea < -1022) | (eb < -1022)
-    big = (ea > 995) | (eb > 995)
-    return (nz & (sub | big | (ea + eb < -960) | (ea + eb > 1020))) | (finite & ~nz & big)
+def _mul_unsafe(a: NDArray, b: NDArray, p_max: float = 2.0**1020) -> NDArray:
+    """Entries where Dekker's TwoProduct may over- or underflow (module docstring, safe box), from magnitudes:
+    both operands normal and below ``2**996`` and ``2**-958 <= |RN(a b)| < p_max`` (which implies
+    ``-960 <= e_a + e_b <= 1019``); a zero operand is unsafe only when the other is too large to split."""
+    aa, ab = np.abs(a), np.abs(b)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        pp = aa * ab
+    ok = ((pp >= 2.0**-958) & (pp < p_max) & (aa < 2.0**996) & (ab < 2.0**996)
+          & (aa >= 2.0**-1022) & (ab >= 2.0**-1022))
+    return _unsafe_mask(ok, lambda: (a == 0) | (b == 0), lambda: (aa >= 2.0**996) | (ab >= 2.0**996),
+                        lambda: _all_finite(a, b))
 
 
 def div(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=None) -> NDArray:  # type: ignore[no-untyped-def]
     """``fl(a / b)``: the exact quotient rounded once into ``fmt`` (division by zero gives inf/NaN)."""
     _check_mode(mode)
     a_, b_ = _prepare(a, b)
-    ea, eb = _exponent(a_), _exponent(b_)
-    nz = _nonzero_finite(a_, b_)
-    unsafe = nz & ((ea < -960) | (eb > 995) | (eb < -1022) | (ea - eb < -1000) | (ea - eb > 990))
-    zero_num = np.isfinite(a_) & (a_ == 0) & np.isfinite(b_) & (b_ != 0)
-    unsafe |= zero_num & ((eb > 995) | _exact_everywhere(fmt, mode))  # the split of a huge b overflows
+    aa, ab = np.abs(a_), np.abs(b_)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        qq = aa / ab
+    # safe: e_a >= -959, b normal below 2**996, 2**-999 <= |a / b| < 2**989 (so -1000 <= e_a - e_b <= 990)
+    ok = (aa >= 2.0**-959) & (ab < 2.0**996) & (ab >= 2.0**-1022) & (qq >= 2.0**-999) & (qq < 2.0**989)
+    unsafe = _unsafe_mask(ok, lambda: (a_ == 0) | (b_ == 0), lambda: (a_ == 0) & (ab >= 2.0**996) & (b_ != 0),
+                          lambda: _all_finite(a_, b_))  # 0 / huge b: the split of b overflows
     if _exact_everywhere(fmt, mode):
-        unsafe |= nz
+        unsafe = _all_finite(a_, b_) & (b_ != 0)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         a_s, b_s = np.where(unsafe, 1.0, a_), np.where(unsafe, 1.0, b_)
         q = a_s / b_s
@@ -271,11 +275,11 @@ def fma(a: ArrayLike, b: ArrayLike, c: ArrayLike, fmt: Format | str, mode: str =
     """``fl(a * b + c)`` with a single rounding (fused multiply-add)."""
     _check_mode(mode)
     a_, b_, c_ = _prepare(a, b, c)
-    finite = _all_finite(a_, b_, c_)
-    ea, eb = _exponent(a_), _exponent(b_)
-    unsafe = finite & (_mul_unsafe(a_, b_) | (_exponent(c_) > 1019) | (_nonzero_finite(a_, b_) & (ea + eb > 1018)))
+    unsafe = _mul_unsafe(a_, b_, p_max=2.0**1018) | (np.abs(c_) >= 2.0**1019)
+    if unsafe.any():
+        unsafe &= _all_finite(a_, b_, c_)
     if _exact_everywhere(fmt, mode):
-        unsafe = finite
+        unsafe = _all_finite(a_, b_, c_)
     if unsafe.any():
         fast = fma(np.where(unsafe, 0.0, a_), np.where(unsafe, 0.0, b_), np.where(unsafe, 0.0, c_), fmt,
                    "rne" if _exact_everywhere(fmt, mode) else mode, rng) if not unsafe.all() else np.zeros(a_.shape)
