@@ -5,10 +5,14 @@ fp8 E5M2 (both sides of the edge), and random signed data. For each: the emulate
 (largest finite intermediate, overflow flag). Checks:
 * (a) magnitude bound: every emulated intermediate <= (2 theta)^t X / (1+u) (upper bound with tightness), and the
   implication "n theta^t X <= max(F)  =>  no overflow" (an exact-kind check: lhs = 1 if violated);
-* (b) "|sum x| - rho_t ||y||_2 > max(F)  =>  overflow" (on the wide-exponent twin, no underflow, see P2);
+* (b) "|sum x| - rho_t ||y||_2 > max(F)  =>  overflow" (the inputs sit near max(F) / n, so no intermediate of the
+  DC path underflows, which (b) assumes);
 * (c) the helper's optimal_prescale_exponent e (multiplier 2^e): the pre-scaled transform does not overflow, and
   -e <= e* of P6(c) (the helper is never more conservative than the sufficient exponent);
-* the helper's predict_overflow equals the emulated overflow flag.
+* the helper's predict_overflow equals the emulated overflow flag, counted only where the *magnitude bound*
+  decides (``certain``): "predicted by the magnitude bound". Inputs within rounding distance of the threshold,
+  which predict_overflow settles by running the emulator (``resolved``), are counted apart as "settled by
+  emulation" (reported in ``predict_overflow``; they agree by construction, so they are not prediction cases).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import math
 import numpy as np
 
 from proofs_numeric._framework import Check, Context
-from proofs_numeric.p2_fft import _wide, bound as p2_bound, mu_bound
+from proofs_numeric.p2_fft import bound as p2_bound, mu_bound
 
 ID = "P6"
 TITLE = "Overflow condition and optimal power-of-two pre-scaling"
@@ -58,6 +62,7 @@ def run(ctx: Context) -> dict:
     from errbound.emulate.magnitude import optimal_prescale_exponent, predict_overflow
 
     rng = ctx.rng(61)
+    n_predicted = n_settled = 0
     for name in (FORMATS[:2] if ctx.quick else FORMATS):
         fmt = get_format(name)
         mu = mu_bound(fmt)
@@ -90,15 +95,19 @@ def run(ctx: Context) -> dict:
                         chk.case(tr.max_abs, (2 * th) ** t * X * (1 + 1e-12), "a: magnitude bound", **info)
                     chk.case(1.0 if (suff and overflow) else 0.0, 0.0, "a: sufficient => no overflow", **info)
                     y = np.fft.fft(x)
-                    twin = fft(x.astype(complex), FFTConfig(fmt=_wide(fmt)))
                     rho = p2_bound(n, fmt.u, mu)
                     nec = abs(float(np.sum(x))) - rho * float(np.linalg.norm(y)) > fmt.max
                     if nec:
-                        # the twin has no overflow and its intermediates never underflow for these inputs
+                        # inputs of magnitude ~ max(F) / n: the DC path has no underflow, as (b) assumes
                         chk.case(0.0 if overflow else 1.0, 0.0, "b: necessary => overflow", **info)
                     if fmt.overflow != "saturate":
                         pred = predict_overflow(x.astype(complex), FFTConfig(fmt=fmt), transform="fft")
-                        chk.case(0.0 if bool(pred.overflow) == overflow else 1.0, 0.0, "helper predict_overflow == emulated", **info)
+                        if pred.certain:
+                            n_predicted += 1
+                            chk.case(0.0 if bool(pred.overflow) == overflow else 1.0, 0.0,
+                                     "predict_overflow: predicted by the magnitude bound == emulated", **info)
+                        else:
+                            n_settled += 1  # decided by running the emulator itself: not a prediction
                     if kind != "const":
                         ch = optimal_prescale_exponent(x.astype(complex), FFTConfig(fmt=fmt), transform="fft")
                         e_star = max(0, math.ceil(math.log2(n * th**t * X / fmt.max)))
@@ -109,7 +118,9 @@ def run(ctx: Context) -> dict:
                         chk.case(1.0 if trs.overflow else 0.0, 0.0, "c: helper prescale => no overflow", exponent=ch.exponent, **info)
                         chk.case(float(-ch.exponent), float(e_star), "c: helper exponent vs sufficient e*", exponent=ch.exponent,
                                  e_star=e_star, **info)
-                        del twin
+    chk.extra["predict_overflow"] = {"predicted_by_magnitude_bound": n_predicted, "settled_by_emulation": n_settled}
+    chk.note(f"predict_overflow: {n_predicted} cases predicted by the magnitude bound (checked against the emulator), "
+             f"{n_settled} settled by emulation (not counted as predictions)")
     import sympy as sp
 
     u, n_, X, Fmax = sp.symbols("u n X F_max", positive=True)
