@@ -61,3 +61,19 @@ def test_negative_seed_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> 
 def test_did_you_mean(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["advize"]) == 2
     assert "did you mean 'advise'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["round", "1e99999999999", "--format", "fp16"],
+                                  ["round", "0x1p99999999999", "--format", "fp16"],
+                                  ["precision", "--function", "smooth", "--format", "fp16", "--res", "16", "--seed", "-1"],
+                                  ["discretization", "--function", "smooth", "--res", "16", "--seed", "-1"]],
+                         ids=["huge-decimal-exponent", "huge-hex-exponent", "precision-seed", "discretization-seed"])
+def test_impossible_inputs_are_one_line_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("errbound: error: ") and err.count("\n") == 1
+
+
+def test_negative_values_without_double_dash(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = _rows(capsys, "--format", "fp16", "-5", "-inf", "-0x1p-3", "-.5")
+    assert [r["rounded"] for r in rows] == [-5.0, "-inf", -0.125, -0.5]

@@ -92,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     module.add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of tables")
     options = parser.parse_args(args[1:])
+    seed = getattr(options, "seed", None)
+    if isinstance(seed, int) and not isinstance(seed, bool) and seed < 0:  # numpy and torch seeds are >= 0
+        return _fail(f"--seed must be an integer >= 0, got {seed}")
     try:
         output = module.run(options)
     except ErrboundError as exc:

@@ -20,6 +20,10 @@ from errbound.errors import ErrboundError
 
 HELP = "round values into a format and show the rounding error"
 
+#: Largest decimal (or binary, for hex floats) exponent read exactly: 10**100000 has 332,000 bits, still fast;
+#: every format rounds anything beyond 1e+-400 like 1e+-400 (overflow or underflow), so larger exponents add nothing.
+_MAX_EXPONENT = 100_000
+_DEC_EXP = re.compile(r"e([+-]?\d+)$", re.IGNORECASE)
 _HEX = re.compile(r"^([+-]?)0x([0-9a-f]*)(?:\.([0-9a-f]*))?(?:p([+-]?\d+))?$", re.IGNORECASE)
 #: Arguments that argparse must read as values, not options: any negative number, -inf, -nan, hex.
 _NEGATIVE_VALUE = re.compile(
@@ -48,9 +52,16 @@ def parse_value(text: str) -> tuple[Fraction | float, bool]:
         whole, frac, exp = m.group(2) or "", m.group(3) or "", int(m.group(4) or 0)
         if not whole and not frac:
             raise ErrboundError(f"cannot read {text!r} as a hex float; write e.g. 0x1p-30 or 0x1.8p+3")
+        if abs(exp) > 4 * _MAX_EXPONENT:
+            raise ErrboundError(f"exponent of {text!r} is beyond +-{4 * _MAX_EXPONENT}; every format rounds such values "
+                                "like 0x1p+2000 or 0x1p-2000: pass one of those")
         mant = int(whole + frac, 16) if whole + frac else 0
         q = Fraction(mant) * Fraction(2) ** (exp - 4 * len(frac))
         return (-q if negative else q), negative
+    dec = _DEC_EXP.search(s)
+    if dec and abs(int(dec.group(1))) > _MAX_EXPONENT:
+        raise ErrboundError(f"exponent of {text!r} is beyond +-{_MAX_EXPONENT}; every format rounds such values like "
+                            "1e400 or 1e-400 (overflow or underflow): pass one of those")
     try:
         return Fraction(s), negative
     except (ValueError, ZeroDivisionError):
