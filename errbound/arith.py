@@ -136,6 +136,20 @@ def _unsafe_mask(ok: NDArray, zero: Callable[[], NDArray], zero_unsafe: Callable
     return finite() & np.where(zero(), zero_unsafe(), unsafe)
 
 
+def _neutral(x: NDArray, unsafe: NDArray, value: float) -> NDArray:
+    """``x`` with its unsafe entries replaced by a harmless ``value`` (no copy when none is unsafe)."""
+    return np.where(unsafe, value, x) if unsafe.any() else x
+
+
+def _within(x: NDArray, lo: float, hi: float) -> bool:
+    """Whether every ``|x|`` lies in ``[lo, hi)`` (False on NaN, empty arrays count as inside): a cheap global
+    test that lets the common case skip the per-entry safe-box mask."""
+    if x.size == 0:
+        return True
+    m = np.abs(x)
+    return bool(m.min() >= lo and m.max() < hi)
+
+
 def _all_finite(*xs: NDArray) -> NDArray:
     ok = np.ones(xs[0].shape, dtype=bool)
     for x in xs:
@@ -185,12 +199,14 @@ def add(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=No
     a_, b_ = _prepare(a, b)
     if _exact_everywhere(fmt, mode):
         unsafe = _all_finite(a_, b_)
+    elif _within(a_, 0.0, 2.0**1022) and _within(b_, 0.0, 2.0**1022):
+        unsafe = np.zeros(a_.shape, dtype=bool)
     else:  # |a| or |b| >= 2**1022: TwoSum may overflow
         unsafe = np.maximum(np.abs(a_), np.abs(b_)) >= 2.0**1022
         if unsafe.any():
             unsafe &= _all_finite(a_, b_)
     with np.errstate(invalid="ignore", over="ignore"):
-        s, e = two_sum(np.where(unsafe, 0.0, a_), np.where(unsafe, 0.0, b_))
+        s, e = two_sum(_neutral(a_, unsafe, 0.0), _neutral(b_, unsafe, 0.0))
     fast = _zero_sum_sign(round_exact(s, np.sign(e), fmt, mode, rng), s, e, a_, b_, mode) if not unsafe.all() \
         else np.zeros(a_.shape)
 
@@ -222,7 +238,7 @@ def mul(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=No
     a_, b_ = _prepare(a, b)
     unsafe = _mul_unsafe(a_, b_) | (_all_finite(a_, b_) & _exact_everywhere(fmt, mode))
     with np.errstate(invalid="ignore", over="ignore"):
-        p, e = two_prod(np.where(unsafe, 1.0, a_), np.where(unsafe, 1.0, b_))
+        p, e = two_prod(_neutral(a_, unsafe, 1.0), _neutral(b_, unsafe, 1.0))
     fast = round_exact(p, np.sign(e), fmt, mode, rng) if not unsafe.all() else np.zeros(a_.shape)
 
     def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
@@ -235,6 +251,8 @@ def _mul_unsafe(a: NDArray, b: NDArray, p_max: float = 2.0**1020) -> NDArray:
     """Entries where Dekker's TwoProduct may over- or underflow (module docstring, safe box), from magnitudes:
     both operands normal and below ``2**996`` and ``2**-958 <= |RN(a b)| < p_max`` (which implies
     ``-960 <= e_a + e_b <= 1019``); a zero operand is unsafe only when the other is too large to split."""
+    if _within(a, 2.0**-479, 2.0**495) and _within(b, 2.0**-479, 2.0**495):  # products in [2^-958, 2^990)
+        return np.zeros(np.broadcast_shapes(a.shape, b.shape), dtype=bool)
     aa, ab = np.abs(a), np.abs(b)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         pp = aa * ab
@@ -244,21 +262,30 @@ def _mul_unsafe(a: NDArray, b: NDArray, p_max: float = 2.0**1020) -> NDArray:
                         lambda: _all_finite(a, b))
 
 
+def _div_unsafe(a: NDArray, b: NDArray) -> NDArray:
+    """Entries where ``q = RN(a / b)`` or its remainder ``a - q b`` (TwoProduct) may leave float64's range:
+    safe when ``|a| >= 2**-959``, ``b`` normal below ``2**996`` and ``2**-999 <= |a / b| < 2**989`` (so
+    ``-1000 <= e_a - e_b <= 990``); ``0 / b`` is unsafe only for ``|b| >= 2**996`` (the split of b overflows)."""
+    aa, ab = np.abs(a), np.abs(b)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        qq = aa / ab
+    ok = (aa >= 2.0**-959) & (ab < 2.0**996) & (ab >= 2.0**-1022) & (qq >= 2.0**-999) & (qq < 2.0**989)
+    return _unsafe_mask(ok, lambda: (a == 0) | (b == 0), lambda: (a == 0) & (ab >= 2.0**996) & (b != 0),
+                        lambda: _all_finite(a, b))
+
+
 def div(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=None) -> NDArray:  # type: ignore[no-untyped-def]
     """``fl(a / b)``: the exact quotient rounded once into ``fmt`` (division by zero gives inf/NaN)."""
     _check_mode(mode)
     a_, b_ = _prepare(a, b)
-    aa, ab = np.abs(a_), np.abs(b_)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        qq = aa / ab
-    # safe: e_a >= -959, b normal below 2**996, 2**-999 <= |a / b| < 2**989 (so -1000 <= e_a - e_b <= 990)
-    ok = (aa >= 2.0**-959) & (ab < 2.0**996) & (ab >= 2.0**-1022) & (qq >= 2.0**-999) & (qq < 2.0**989)
-    unsafe = _unsafe_mask(ok, lambda: (a_ == 0) | (b_ == 0), lambda: (a_ == 0) & (ab >= 2.0**996) & (b_ != 0),
-                          lambda: _all_finite(a_, b_))  # 0 / huge b: the split of b overflows
+    if _within(a_, 2.0**-479, 2.0**494) and _within(b_, 2.0**-494, 2.0**494):  # quotients in (2^-973, 2^988)
+        unsafe = np.zeros(a_.shape, dtype=bool)
+    else:
+        unsafe = _div_unsafe(a_, b_)
     if _exact_everywhere(fmt, mode):
         unsafe = _all_finite(a_, b_) & (b_ != 0)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        a_s, b_s = np.where(unsafe, 1.0, a_), np.where(unsafe, 1.0, b_)
+        a_s, b_s = _neutral(a_, unsafe, 1.0), _neutral(b_, unsafe, 1.0)
         q = a_s / b_s
         p, e = two_prod(q, b_s)
         remainder = (a_s - p) - e
@@ -281,7 +308,7 @@ def fma(a: ArrayLike, b: ArrayLike, c: ArrayLike, fmt: Format | str, mode: str =
     if _exact_everywhere(fmt, mode):
         unsafe = _all_finite(a_, b_, c_)
     if unsafe.any():
-        fast = fma(np.where(unsafe, 0.0, a_), np.where(unsafe, 0.0, b_), np.where(unsafe, 0.0, c_), fmt,
+        fast = fma(_neutral(a_, unsafe, 0.0), _neutral(b_, unsafe, 0.0), _neutral(c_, unsafe, 0.0), fmt,
                    "rne" if _exact_everywhere(fmt, mode) else mode, rng) if not unsafe.all() else np.zeros(a_.shape)
 
         def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
