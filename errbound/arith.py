@@ -11,10 +11,12 @@ transformation, then rounds it once:
 
 These transformations are exact only while no float64 overflow or underflow occurs (the Veltkamp split
 ``(2**27 + 1) a`` overflows for ``|a| >= 2**997``; the product's low part underflows when
-``e_a + e_b < -968`` with ``e = floor(log2 |.|)``; a quotient below ``2**-1022`` loses bits). The few
-entries outside the *safe box* (for ``mul``: both operands normal, ``e_a, e_b <= 995`` and
-``-960 <= e_a + e_b <= 1020``; ``div``: ``e_a >= -960``, ``e_b <= 995``, ``-1000 <= e_a - e_b <= 990``;
-``add``: ``e_a, e_b <= 1021``; ``fma``: the ``mul`` box, ``e_c <= 1019`` and ``e_a + e_b <= 1018``), and every
+``e_a + e_b < -968`` with ``e = floor(log2 |.|)``; a quotient below ``2**-1022`` loses bits). Each operation
+tests its operands against a *safe box*, from magnitudes (``mul``: both normal, below ``2**996``, and
+``2**-958 <= |RN(a b)| < 2**1020``, which implies ``-960 <= e_a + e_b <= 1019``; ``div``: ``|a| >= 2**-959``,
+``b`` normal below ``2**996``, ``2**-999 <= |a / b| < 2**989``; ``add``: both below ``2**1022``; ``fma``: the
+``mul`` box with ``|RN(a b)| < 2**1018`` and ``|c| < 2**1019``); a global range test (``_within``) skips the
+per-entry mask when every operand lies well inside. The few entries outside the box, and every
 entry of a fp64 target in a mode other than ``rne``, are computed as exact rationals and rounded once with
 :func:`errbound.rounding.round_rational`: exact for every finite float64 operand, including results beyond
 float64's range (``mul(1e200, 1e200, "fp32", mode="rz")`` is fp32's max). Zero results take IEEE 754's
@@ -26,8 +28,9 @@ exact or odd, else its neighbour toward the exact value) and then rounded into t
 :func:`errbound.round_to`. Rounding to odd at precision ``p >= t + 2`` followed by any rounding
 (nearest-even, nearest-away, directed) to ``t`` bits equals rounding the exact value directly
 (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using rounding to
-odd", IEEE Trans. Computers 57(4), 2008). Hence targets need ``t <= 51``; fp64 itself (``t = 53``)
-is supported in round-to-nearest-even, where the result is simply ``hi``. Stochastic rounding
+odd", IEEE Trans. Computers 57(4), 2008). Hence the fast path needs ``t <= 51``; fp64 itself (``t = 53``)
+takes it in round-to-nearest-even, where the result is simply ``hi``, and the exact path in the other
+modes. Stochastic rounding
 through the odd intermediate has up-probability exact to within 2**(t-52).
 
 Sums, dot products and matrix products fix their order of operations explicitly (``recursive``:
