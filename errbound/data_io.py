@@ -189,6 +189,10 @@ def load_xy(path: str | os.PathLike[str], *, n: int | None = None, spatial: Sequ
         x, y = x[:n], y[:n]
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ErrboundError(f"{p} contains NaN or inf values: clean or regenerate it")
+    zero = int(np.count_nonzero(~np.any(y.reshape(y.shape[0], -1) != 0, axis=1)))
+    if zero:
+        _note(str(p), "zero-y", f"{p}: {zero} of {y.shape[0]} samples have y identically 0; relative L2/H1 errors "
+              "(the trainer's loss and metrics) are infinite for them: drop those samples")
     return x, y
 
 

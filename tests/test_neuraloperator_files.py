@@ -9,6 +9,8 @@ the slow test uses neuraloperator's counts, 1000 train / 50 test.
 
 from __future__ import annotations
 
+import json
+import math
 import shlex
 from pathlib import Path
 
@@ -30,12 +32,18 @@ def _field(rng: np.random.Generator, n: int, s: int) -> np.ndarray:
     return np.fft.ifft2(z * amp).real * s
 
 
+def _lowpass(x: np.ndarray) -> np.ndarray:
+    k = np.fft.fftfreq(x.shape[-1]) * x.shape[-1]
+    return np.fft.ifft2(np.fft.fft2(x) * np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / 16)).real
+
+
 def make_neuraloperator_files(folder: Path, n_train: int, n_test: int, n_burgers_train: int) -> Path:
     rng = np.random.default_rng(12)
     folder.mkdir(parents=True, exist_ok=True)
     for split, n, s in (("train", n_train, 16), ("test", n_test, 16), ("test", n_test, 32)):
         x = _field(rng, n, s) > 0  # thresholded coefficient, stored as bool like neuraloperator's darcy files
-        y = np.fft.ifft2(np.fft.fft2(x.astype(float)) * 0.1).real.astype(np.float32)
+        # a smooth positive response (like Darcy's u, never identically zero: relative errors need |y| > 0)
+        y = (0.1 * _lowpass(x.astype(float)) + 0.05).astype(np.float32)
         torch.save({"x": torch.from_numpy(x), "y": torch.from_numpy(y)}, folder / f"darcy_{split}_{s}.pt")
     for split, n in (("train", n_burgers_train), ("test", n_test)):
         x = _field(rng, n, 16)[:, 0, :].astype(np.float32)
@@ -55,19 +63,21 @@ def _advise_then_train(folder: Path, test_file: str, capsys: pytest.CaptureFixtu
     commands = [line.strip() for line in out.splitlines() if line.strip().startswith("errbound train ")]
     assert len(commands) == 1, out
     argv = shlex.split(commands[0])[1:]
-    assert main([*argv, "--epochs", "1", "--device", "cpu"]) == 0
-    return commands[0], capsys.readouterr().out
+    assert main([*argv, "--epochs", "1", "--device", "cpu", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert all(math.isfinite(v) for v in summary["test_l2"].values()), summary["test_l2"]
+    return commands[0], summary
 
 
 @pytest.mark.parametrize("test_file", ["darcy_test_16.pt", "darcy_test_32.pt", "burgers_test_16.pt"])
 def test_advise_then_printed_train_command_runs(small_files: Path, test_file: str,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    command, trained = _advise_then_train(small_files, test_file, capsys)
+    command, trained = _advise_then_train(small_files, test_file, capsys)  # trained: the --json summary
     if test_file == "darcy_test_32.pt":  # no train file at 32: trains at 16, tests zero-shot at 32
         assert "--res 16 --test-res 16,32" in command
     if test_file.startswith("burgers"):
         assert "--target-time last" in command
-    assert "epochs" in trained
+    assert trained["epochs"] == 1
 
 
 @pytest.mark.slow
@@ -126,3 +136,12 @@ def test_bool_npy_accepted_everywhere(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_train_command_without_any_train_file(tmp_path: Path) -> None:
     command, reason = train_command(tmp_path / "darcy_test_32.pt", ["--precision", "full"])
     assert command is None and "no darcy_train_*.pt" in reason
+
+
+def test_identically_zero_targets_are_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    x = torch.ones(3, 8, 8)
+    y = torch.ones(3, 8, 8)
+    y[1] = 0.0  # relative L2 of this sample is 0/0: the trainer's loss and metrics would be inf
+    torch.save({"x": x, "y": y}, tmp_path / "toy_train_8.pt")
+    load_xy(tmp_path / "toy_train_8.pt")
+    assert "1 of 3 samples have y identically 0" in capsys.readouterr().err
