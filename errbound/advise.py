@@ -58,7 +58,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -78,6 +77,11 @@ __all__ = ["Candidate", "Advice", "advise", "load_data", "estimate_discretizatio
 #: trainer low-format name of each advisor format (errbound format names; E4M3FN maps to the trainer's
 #: saturating variant, the one torch's float8 cast computes)
 _TRAINER_NAME = {"fp16": "fp16", "bf16": "bf16", "fp8_e4m3fn": "fp8e4m3fn", "fp8_e5m2": "fp8e5m2"}
+#: Discretization estimates at or above this are "unresolved": the aliased tail is at least half the size of the
+#: retained coefficients, so the grid does not resolve the retained modes (white noise gives about 1) and
+#: ``tolerance x discretization_err`` would accept any precision; the advisor then accepts no reduced precision
+#: on that criterion and says why (the accuracy criterion, ``target_error``, still applies).
+UNRESOLVED = 0.5
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -124,10 +128,13 @@ class Advice:
     recommended: dict[str, Any]
     target_error: float | None = None
     recommended_for_target: dict[str, Any] | None = None
+    warning: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         extra = {} if self.target_error is None else {"target_error": self.target_error,
                                                        "recommended_for_target": self.recommended_for_target}
+        if self.warning is not None:
+            extra["warning"] = self.warning
         return {**extra,
             "discretization_err": self.discretization_err,
             "discretization": self.discretization,
@@ -141,10 +148,10 @@ class Advice:
 
 
 # ---- data --------------------------------------------------------------------------------------------------------
-def load_data(path: str | Path, key: str | None = None) -> np.ndarray:
+def load_data(path: str | Path, key: str | None = None, sample_axis: str | None = None) -> np.ndarray:
     """Read samples ``(N, *grid)`` as float64 from .npy, .npz or the neuraloperator .pt layout
     (see :func:`errbound.data_io.load_samples`, which validates rank, finiteness and emptiness)."""
-    return check_samples(load_samples(path, key=key), str(path))
+    return check_samples(load_samples(path, key=key, sample_axis=sample_axis), str(path))
 
 
 def check_samples(arr: Any, what: str = "data") -> np.ndarray:
@@ -380,6 +387,13 @@ def advise(
         )
     disc = estimate_discretization_error(x, modes)
     disc_err = disc["value"]
+    unresolved = not (disc_err < UNRESOLVED)
+    warning = None
+    if unresolved:
+        warning = (f"the data is not resolved on its grid: discretization estimate {disc_err:.3g} >= {UNRESOLVED:g} "
+                   f"(noise-like or aliased data), so 'prec_err <= {tolerance:g} x discretization error' would accept "
+                   "any precision; no reduced precision is accepted on that criterion. Use finer data, fewer --modes, "
+                   "or --target-error E (the model's expected error) for the accuracy criterion")
     sample = x[:n_samples][:, None]  # (n, C=1, *grid)
     weights = random_weights(1, 1, [modes] * d, seed=seed)
     limit = tolerance * disc_err
@@ -402,7 +416,7 @@ def advise(
                                "format's range); tanh changes the function, prec_err is against the tanh-stabilized "
                                "float64 block"}
         err, _, _, underflow = _block_error(sample, weights, modes, chosen, engine)
-        ok = bool(math.isfinite(err) and err <= limit)
+        ok = bool(math.isfinite(err) and err <= limit and not unresolved)
         flags = (["--precision", chosen.name, "--backend", chosen.backend, "--modes", str(modes)]
                  if trainable else None)
         rank = {("half", "dft"): 0, ("half", "fft"): 1, ("mixed", "fft"): 2, ("mixed", "dft"): 2}.get(
@@ -417,19 +431,22 @@ def advise(
                                predicted_gap=gap, ok_for_target=None if gap is None else bool(gap <= tolerance)))
     cands.sort(key=lambda c: c.cost)
     recommended = _pick(cands, lambda c: c.ok,
-                        f"prec_err <= {tolerance:g} x discretization_err {disc_err:.3g}")
+                        f"prec_err <= {tolerance:g} x discretization_err {disc_err:.3g}"
+                        + (" (data unresolved: see the warning)" if unresolved else ""))
     for_target = None
     if target_error is not None:
         for_target = _pick(cands, lambda c: c.ok_for_target,
                            f"predicted accuracy gap <= {tolerance:g} for a model error of {target_error:g}")
     for rec in (recommended, for_target):
-        command = None if rec is None else _train_command(data_name, grid, rec["train_flags"])
+        command, note = (None, None) if rec is None or data_name is None else _train_command(data_name, rec["train_flags"])
         if command is not None:
             rec["train_command"] = command
+        if note is not None:
+            rec["train_command_note"] = note
     return Advice(discretization_err=disc_err, discretization=disc, tolerance=float(tolerance), modes=modes,
                   grid=grid, n_samples=int(sample.shape[0]), candidates=cands, recommended=recommended,
                   target_error=None if target_error is None else float(target_error),
-                  recommended_for_target=for_target)
+                  recommended_for_target=for_target, warning=warning)
 
 
 def storage_bits(fmt_name: str) -> int:
@@ -441,12 +458,8 @@ def storage_bits(fmt_name: str) -> int:
     return 1 + math.ceil(math.log2(codes)) + f.t - 1
 
 
-def _train_command(data_name: str | None, grid: Sequence[int], flags: list[str] | None) -> str | None:
-    if data_name is None or flags is None:
-        return None
-    p = Path(data_name)
-    m = re.fullmatch(r"(.+)_(train|test)_(\d+)\.pt", p.name)
-    if not m:
-        return None
-    folder = str(p.parent) if str(p.parent) else "."
-    return " ".join(["errbound", "train", "--data", folder, "--dataset", m.group(1), "--res", m.group(3), *flags])
+def _train_command(data_name: str, flags: list[str] | None) -> tuple[str | None, str | None]:
+    """The ``errbound train`` command for the data file's folder (:func:`errbound.data_io.train_command`)."""
+    from errbound.data_io import train_command
+
+    return train_command(data_name, flags)

@@ -9,14 +9,28 @@ transformation, then rounds it once:
 * ``a / b``: ``q = RN(a / b)`` and the sign of the exact remainder ``a - q b`` (exactly representable);
 * ``a * b + c``: TwoProduct then two TwoSums, keeping the exact value as ``hi + (h + g)``.
 
+These transformations are exact only while no float64 overflow or underflow occurs (the Veltkamp split
+``(2**27 + 1) a`` overflows for ``|a| >= 2**997``; the product's low part underflows when
+``e_a + e_b < -968`` with ``e = floor(log2 |.|)``; a quotient below ``2**-1022`` loses bits). Each operation
+tests its operands against a *safe box*, from magnitudes (``mul``: both normal, below ``2**996``, and
+``2**-958 <= |RN(a b)| < 2**1020``, which implies ``-960 <= e_a + e_b <= 1019``; ``div``: ``|a| >= 2**-959``,
+``b`` normal below ``2**996``, ``2**-999 <= |a / b| < 2**989``; ``add``: both below ``2**1022``; ``fma``: the
+``mul`` box with ``|RN(a b)| < 2**1018`` and ``|c| < 2**1019``); a global range test (``_within``) skips the
+per-entry mask when every operand lies well inside. The few entries outside the box, and every
+entry of a fp64 target in a mode other than ``rne``, are computed as exact rationals and rounded once with
+:func:`errbound.rounding.round_rational`: exact for every finite float64 operand, including results beyond
+float64's range (``mul(1e200, 1e200, "fp32", mode="rz")`` is fp32's max). Zero results take IEEE 754's
+signs (products and quotients: the xor of the signs; sums: section 6.3).
+
 In every case ``hi = RN64(exact)`` is a float64 neighbour of the exact value and only the *direction*
 of ``exact - hi`` is needed: the exact value is first rounded to 53 bits *to odd* (``hi`` itself when
 exact or odd, else its neighbour toward the exact value) and then rounded into the target format with
 :func:`errbound.round_to`. Rounding to odd at precision ``p >= t + 2`` followed by any rounding
 (nearest-even, nearest-away, directed) to ``t`` bits equals rounding the exact value directly
 (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms using rounding to
-odd", IEEE Trans. Computers 57(4), 2008). Hence targets need ``t <= 51``; fp64 itself (``t = 53``)
-is supported in round-to-nearest-even, where the result is simply ``hi``. Stochastic rounding
+odd", IEEE Trans. Computers 57(4), 2008). Hence the fast path needs ``t <= 51``; fp64 itself (``t = 53``)
+takes it in round-to-nearest-even, where the result is simply ``hi``, and the exact path in the other
+modes. Stochastic rounding
 through the odd intermediate has up-probability exact to within 2**(t-52).
 
 Sums, dot products and matrix products fix their order of operations explicitly (``recursive``:
@@ -29,14 +43,15 @@ when ``input_fmt.t <= 26``), accumulation rounded into ``acc_fmt`` after every a
 
 from __future__ import annotations
 
-from typing import Literal
+from fractions import Fraction
+from typing import Callable, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from errbound.errors import ErrboundError
 from errbound.formats import Format, get_format
-from errbound.rounding import ROUNDING_MODES, as_generator, round_to
+from errbound.rounding import ROUNDING_MODES, as_generator, round_rational, round_to
 
 __all__ = ["add", "sub", "mul", "div", "fma", "sum_", "dot", "matmul", "two_sum", "two_prod", "round_exact"]
 
@@ -112,13 +127,96 @@ def _check_mode(mode: str) -> None:
         raise ErrboundError(f"unknown rounding mode {mode!r}; choose one of {', '.join(ROUNDING_MODES)}")
 
 
+def _unsafe_mask(ok: NDArray, zero: Callable[[], NDArray], zero_unsafe: Callable[[], NDArray],
+                 finite: Callable[[], NDArray]) -> NDArray:
+    """Entries outside the safe box: ``~ok`` among finite nonzero operands, ``zero_unsafe`` among zero ones.
+
+    ``ok`` is False for zeros, inf and NaN (comparisons with NaN are False), so the common all-safe case costs
+    one ``any``; the refinement runs only when some entry is not ``ok``."""
+    unsafe = ~ok
+    if not unsafe.any():
+        return unsafe
+    return finite() & np.where(zero(), zero_unsafe(), unsafe)
+
+
+def _neutral(x: NDArray, unsafe: NDArray, value: float) -> NDArray:
+    """``x`` with its unsafe entries replaced by a harmless ``value`` (no copy when none is unsafe)."""
+    return np.where(unsafe, value, x) if unsafe.any() else x
+
+
+def _within(x: NDArray, lo: float, hi: float) -> bool:
+    """Whether every ``|x|`` lies in ``[lo, hi)`` (False on NaN, empty arrays count as inside): a cheap global
+    test that lets the common case skip the per-entry safe-box mask."""
+    if x.size == 0:
+        return True
+    m = np.abs(x)
+    return bool(m.min() >= lo and m.max() < hi)
+
+
+def _all_finite(*xs: NDArray) -> NDArray:
+    ok = np.ones(xs[0].shape, dtype=bool)
+    for x in xs:
+        ok &= np.isfinite(x)
+    return ok
+
+
+def _exact_fix(result: NDArray, unsafe: NDArray, fmt: Format | str, mode: str, rng,  # type: ignore[no-untyped-def]
+               exact: Callable[[tuple[float, ...]], tuple[Fraction, bool]], *operands: NDArray) -> NDArray:
+    """Replace the ``unsafe`` entries of ``result`` by the exact rational result rounded once.
+
+    ``exact(floats)`` returns ``(value, negative_zero)``: the exact result and the IEEE sign of a zero result.
+    """
+    if not unsafe.any():
+        return result
+    fmt = get_format(fmt)
+    out = np.array(result, dtype=np.float64, copy=True).reshape(-1)
+    flat_ops = [np.ravel(op) for op in operands]
+    gen = as_generator(rng) if mode == "sr" else None
+    for i in np.flatnonzero(unsafe):
+        value, neg0 = exact(tuple(float(op[i]) for op in flat_ops))
+        draw = None if gen is None else float(gen.random())
+        out[i] = round_rational(value, fmt, mode, draw, negative_zero=neg0)
+    out = out.reshape(unsafe.shape)
+    return out[()] if out.ndim == 0 else out
+
+
+def _neg(x: float) -> bool:
+    return np.signbit(x).item()
+
+
+def _sum_zero_sign(x: float, y: float, mode: str) -> bool:
+    """IEEE 754 section 6.3: the sign of an exactly zero sum ``x + y`` (True: -0)."""
+    if x == 0 and y == 0 and _neg(x) == _neg(y):
+        return _neg(x)
+    return mode == "rd"
+
+
+def _exact_everywhere(fmt: Format | str, mode: str) -> bool:
+    """fp64-precision targets (t > 51) in modes other than rne: no round-to-odd margin, exact path for all."""
+    return get_format(fmt).t > 51 and mode != "rne"
+
+
 def add(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=None) -> NDArray:  # type: ignore[no-untyped-def]
     """``fl(a + b)``: the exact sum rounded once into ``fmt``."""
     _check_mode(mode)
     a_, b_ = _prepare(a, b)
+    if _exact_everywhere(fmt, mode):
+        unsafe = _all_finite(a_, b_)
+    elif _within(a_, 0.0, 2.0**1022) and _within(b_, 0.0, 2.0**1022):
+        unsafe = np.zeros(a_.shape, dtype=bool)
+    else:  # |a| or |b| >= 2**1022: TwoSum may overflow
+        unsafe = np.maximum(np.abs(a_), np.abs(b_)) >= 2.0**1022
+        if unsafe.any():
+            unsafe &= _all_finite(a_, b_)
     with np.errstate(invalid="ignore", over="ignore"):
-        s, e = two_sum(a_, b_)
-    return _zero_sum_sign(round_exact(s, np.sign(e), fmt, mode, rng), s, e, a_, b_, mode)
+        s, e = two_sum(_neutral(a_, unsafe, 0.0), _neutral(b_, unsafe, 0.0))
+    fast = _zero_sum_sign(round_exact(s, np.sign(e), fmt, mode, rng), s, e, a_, b_, mode) if not unsafe.all() \
+        else np.zeros(a_.shape)
+
+    def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
+        return Fraction(v[0]) + Fraction(v[1]), _sum_zero_sign(v[0], v[1], mode)
+
+    return _exact_fix(fast, unsafe, fmt, mode, rng, exact, a_, b_)
 
 
 def _zero_sum_sign(result: NDArray, hi: NDArray, lo: NDArray, x: NDArray, y: NDArray, mode: str) -> NDArray:
@@ -141,27 +239,87 @@ def mul(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=No
     """``fl(a * b)``: the exact product rounded once into ``fmt``."""
     _check_mode(mode)
     a_, b_ = _prepare(a, b)
+    unsafe = _mul_unsafe(a_, b_) | (_all_finite(a_, b_) & _exact_everywhere(fmt, mode))
     with np.errstate(invalid="ignore", over="ignore"):
-        p, e = two_prod(a_, b_)
-    return round_exact(p, np.sign(e), fmt, mode, rng)
+        p, e = two_prod(_neutral(a_, unsafe, 1.0), _neutral(b_, unsafe, 1.0))
+    fast = round_exact(p, np.sign(e), fmt, mode, rng) if not unsafe.all() else np.zeros(a_.shape)
+
+    def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
+        return Fraction(v[0]) * Fraction(v[1]), _neg(v[0]) != _neg(v[1])
+
+    return _exact_fix(fast, unsafe, fmt, mode, rng, exact, a_, b_)
+
+
+def _mul_unsafe(a: NDArray, b: NDArray, p_max: float = 2.0**1020) -> NDArray:
+    """Entries where Dekker's TwoProduct may over- or underflow (module docstring, safe box), from magnitudes:
+    both operands normal and below ``2**996`` and ``2**-958 <= |RN(a b)| < p_max`` (which implies
+    ``-960 <= e_a + e_b <= 1019``); a zero operand is unsafe only when the other is too large to split."""
+    if _within(a, 2.0**-479, 2.0**495) and _within(b, 2.0**-479, 2.0**495):  # products in [2^-958, 2^990)
+        return np.zeros(np.broadcast_shapes(a.shape, b.shape), dtype=bool)
+    aa, ab = np.abs(a), np.abs(b)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        pp = aa * ab
+    ok = ((pp >= 2.0**-958) & (pp < p_max) & (aa < 2.0**996) & (ab < 2.0**996)
+          & (aa >= 2.0**-1022) & (ab >= 2.0**-1022))
+    return _unsafe_mask(ok, lambda: (a == 0) | (b == 0), lambda: (aa >= 2.0**996) | (ab >= 2.0**996),
+                        lambda: _all_finite(a, b))
+
+
+def _div_unsafe(a: NDArray, b: NDArray) -> NDArray:
+    """Entries where ``q = RN(a / b)`` or its remainder ``a - q b`` (TwoProduct) may leave float64's range:
+    safe when ``|a| >= 2**-959``, ``b`` normal below ``2**996`` and ``2**-999 <= |a / b| < 2**989`` (so
+    ``-1000 <= e_a - e_b <= 990``); ``0 / b`` is unsafe only for ``|b| >= 2**996`` (the split of b overflows)."""
+    aa, ab = np.abs(a), np.abs(b)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        qq = aa / ab
+    ok = (aa >= 2.0**-959) & (ab < 2.0**996) & (ab >= 2.0**-1022) & (qq >= 2.0**-999) & (qq < 2.0**989)
+    return _unsafe_mask(ok, lambda: (a == 0) | (b == 0), lambda: (a == 0) & (ab >= 2.0**996) & (b != 0),
+                        lambda: _all_finite(a, b))
 
 
 def div(a: ArrayLike, b: ArrayLike, fmt: Format | str, mode: str = "rne", rng=None) -> NDArray:  # type: ignore[no-untyped-def]
     """``fl(a / b)``: the exact quotient rounded once into ``fmt`` (division by zero gives inf/NaN)."""
     _check_mode(mode)
     a_, b_ = _prepare(a, b)
+    if _within(a_, 2.0**-479, 2.0**494) and _within(b_, 2.0**-494, 2.0**494):  # quotients in (2^-973, 2^988)
+        unsafe = np.zeros(a_.shape, dtype=bool)
+    else:
+        unsafe = _div_unsafe(a_, b_)
+    if _exact_everywhere(fmt, mode):
+        unsafe = _all_finite(a_, b_) & (b_ != 0)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        q = a_ / b_
-        p, e = two_prod(q, b_)
-        remainder = (a_ - p) - e
-        direction = np.where(np.isfinite(q) & (b_ != 0), np.sign(remainder) * np.sign(b_), 0.0)
-    return round_exact(q, direction, fmt, mode, rng)
+        a_s, b_s = _neutral(a_, unsafe, 1.0), _neutral(b_, unsafe, 1.0)
+        q = a_s / b_s
+        p, e = two_prod(q, b_s)
+        remainder = (a_s - p) - e
+        direction = np.where(np.isfinite(q) & (b_s != 0), np.sign(remainder) * np.sign(b_s), 0.0)
+    fast = round_exact(q, direction, fmt, mode, rng) if not unsafe.all() else np.zeros(a_.shape)
+
+    def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
+        return Fraction(v[0]) / Fraction(v[1]), _neg(v[0]) != _neg(v[1])
+
+    return _exact_fix(fast, unsafe, fmt, mode, rng, exact, a_, b_)
 
 
 def fma(a: ArrayLike, b: ArrayLike, c: ArrayLike, fmt: Format | str, mode: str = "rne", rng=None) -> NDArray:  # type: ignore[no-untyped-def]
     """``fl(a * b + c)`` with a single rounding (fused multiply-add)."""
     _check_mode(mode)
     a_, b_, c_ = _prepare(a, b, c)
+    unsafe = _mul_unsafe(a_, b_, p_max=2.0**1018) | (np.abs(c_) >= 2.0**1019)
+    if unsafe.any():
+        unsafe &= _all_finite(a_, b_, c_)
+    if _exact_everywhere(fmt, mode):
+        unsafe = _all_finite(a_, b_, c_)
+    if unsafe.any():
+        fast = fma(_neutral(a_, unsafe, 0.0), _neutral(b_, unsafe, 0.0), _neutral(c_, unsafe, 0.0), fmt,
+                   "rne" if _exact_everywhere(fmt, mode) else mode, rng) if not unsafe.all() else np.zeros(a_.shape)
+
+        def exact(v: tuple[float, ...]) -> tuple[Fraction, bool]:
+            prod = Fraction(v[0]) * Fraction(v[1])
+            zero_sign = (-0.0 if _neg(v[0]) != _neg(v[1]) else 0.0) if prod == 0 else (1.0 if prod > 0 else -1.0)
+            return prod + Fraction(v[2]), _sum_zero_sign(zero_sign, v[2] if prod == 0 else -zero_sign, mode)
+
+        return _exact_fix(fast, unsafe, fmt, mode, rng, exact, a_, b_, c_)
     with np.errstate(invalid="ignore", over="ignore"):
         p, e = two_prod(a_, b_)
         s, f = two_sum(p, c_)

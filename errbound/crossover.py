@@ -308,7 +308,8 @@ def crossover_data(samples: np.ndarray, formats: Sequence[str], *, k: int = DEFA
     """Empirical crossover for a dataset ``(N, *grid)``: the discretization error at resolution
     ``s = grid / stride`` is estimated against the finest grid (the data's own), per mode, and the
     precision error is emulated at each resolution (first sample). ``s_star_bound`` is not defined
-    for data (no proven constants) and is reported as None."""
+    for data (no proven constants) and is reported as None. Every None comes with its reason in
+    ``why_none`` (per format: field -> sentence)."""
     x = np.asarray(samples, dtype=np.float64)
     grid = x.shape[1:]
     d = len(grid)
@@ -338,8 +339,18 @@ def crossover_data(samples: np.ndarray, formats: Sequence[str], *, k: int = DEFA
         fmt = get_format(name)
         prec = [measure_precision_modes(subs[s], k, fmt)["max_mode_err"] for s in res]
         rr, pp, aa = zip(*[(r, p, a) for r, p, a in zip(res, prec, disc) if a > 0]) if any(a > 0 for a in disc) else ((), (), ())
-        s_emp, st_emp = interpolate_crossing(list(rr), list(pp), list(aa)) if rr else (None, "not_reached")
+        s_emp, st_emp = interpolate_crossing(list(rr), list(pp), list(aa)) if rr else (None, "no_coarser_grid")
+        why = {"s_star_bound": "worst-case bounds need a function's proven constants (L, M, coefficient decay), "
+                               "which sampled data does not give; use --function for s_star_bound"}
+        if s_emp is None:
+            why["s_star_empirical"] = (
+                f"the data's grid {n} leaves no coarser resolution above 2K = {2 * k} to compare with "
+                f"(the discretization error is measured against the data's own grid); use finer data or fewer --modes"
+                if not rr else
+                f"the precision error stays below the discretization error at every compared resolution "
+                f"{list(rr)}: any crossing lies above {max(rr)} (the data's own grid {n} is the reference, "
+                "so it cannot be compared); finer data would show it")
         out["formats"][fmt.name] = {"format": fmt.name, "s_star_empirical": s_emp, "status_empirical": st_emp,
                                     "s_star_bound": None, "status_bound": "not_defined_for_data",
-                                    "prec_err": prec}
+                                    "why_none": why, "prec_err": prec}
     return out

@@ -34,13 +34,24 @@ follows the round-to-nearest policy (inf, saturate or NaN).
 
 Signed zeros are kept (the sign of ``x`` is copied onto the result), NaN propagates, ``+-inf`` maps to
 ``+-inf`` in formats with infinities, to ``+-max`` with the saturate policy and to NaN otherwise.
+
+Exact rationals (scalar path, :func:`round_rational`). A Python ``int`` of any size or a
+:class:`fractions.Fraction` ``q`` (also beyond float64's range, where ``float(q)`` would overflow or
+round first) is rounded with the same quantum rule in exact integer arithmetic: ``e = floor(log2 |q|)``
+from bit lengths, ``y = |q| / 2**q_exp``, ``n = floor(y)``, ``r = y - n`` as rationals, then the mode's
+decision and the overflow rule above. :func:`round_to` takes this path for Python ints that float64 does not
+hold exactly and for Fractions, so ``round_to(2**60 + 2**36 + 1, "fp32")`` is rounded once (not through
+``float()``) and ``round_to(2**2000, "fp16")`` is ``inf``; :mod:`errbound.arith` uses it for the few
+operands whose error-free transformation would over- or underflow float64.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -49,7 +60,8 @@ from numpy.typing import ArrayLike, NDArray
 from errbound.errors import ErrboundError
 from errbound.formats import Format, get_format
 
-__all__ = ["ROUNDING_MODES", "RoundingMode", "round_to", "as_generator", "check_subnormals_supported"]
+__all__ = ["ROUNDING_MODES", "RoundingMode", "round_to", "round_rational", "as_generator",
+           "check_subnormals_supported"]
 
 RoundingMode = Literal["rne", "rna", "rz", "ru", "rd", "sr"]
 ROUNDING_MODES: tuple[str, ...] = ("rne", "rna", "rz", "ru", "rd", "sr")
@@ -75,6 +87,69 @@ def check_subnormals_supported() -> None:
         )
 
 
+def _floor_log2(num: int, den: int) -> int:
+    """``floor(log2(num / den))`` for positive integers, exactly (bit lengths, one comparison)."""
+    e = num.bit_length() - den.bit_length()
+    # 2**(e-1) < num/den < 2**(e+1); decide between e - 1 and e with one integer comparison.
+    if (num << -e if e < 0 else num) < (den << e if e > 0 else den):
+        e -= 1
+    return e
+
+
+def round_rational(q: Fraction | int, fmt: Format | str, mode: RoundingMode | str = "rne",
+                   draw: float | None = None, *, negative_zero: bool = False) -> float:
+    """Round the exact rational ``q`` (any size, also beyond float64's range) once into ``fmt``.
+
+    Scalar reference of :func:`round_to` in exact integer arithmetic (module docstring, "Exact
+    rationals"): with ``e = floor(log2 |q|)`` the quantum is ``2**q_exp``, ``q_exp = max(e, emin) - (t - 1)``
+    (``emin`` below the normal range without subnormals); ``|q| = (n + r) 2**q_exp`` with integer ``n`` and
+    ``0 <= r < 1`` exactly, and the mode rounds the magnitude to ``n`` or ``n + 1`` quanta. Overflow is judged
+    on that unbounded result (IEEE 754 section 7.4, per the format's policy). ``draw`` is the uniform [0, 1)
+    variate of ``mode="sr"`` (up iff ``draw < r``). A zero ``q`` returns ``-0.0`` when ``negative_zero``;
+    a nonzero ``q`` that rounds to zero keeps its sign. Returns the float64 value (every format value is
+    one), ``+-inf`` or NaN per the format.
+    """
+    fmt = get_format(fmt)
+    if mode not in ROUNDING_MODES:
+        raise ErrboundError(f"unknown rounding mode {mode!r}; choose one of {', '.join(ROUNDING_MODES)}")
+    if not isinstance(q, (int, Fraction)) or isinstance(q, bool):
+        raise ErrboundError(f"round_rational takes an int or fractions.Fraction, got {type(q).__name__}")
+    q = Fraction(q)
+    if q == 0:
+        return -0.0 if negative_zero else 0.0
+    positive = q > 0
+    num, den = abs(q.numerator), q.denominator
+    e = _floor_log2(num, den)
+    if fmt.subnormals:
+        q_exp = max(e, fmt.emin) - (fmt.t - 1)
+    else:
+        q_exp = fmt.emin if e < fmt.emin else e - (fmt.t - 1)
+    # y = |q| / 2**q_exp = num' / den' exactly
+    num_s, den_s = (num, den << q_exp) if q_exp >= 0 else (num << -q_exp, den)
+    n, rem = divmod(num_s, den_s)  # r = rem / den_s in [0, 1)
+    if mode == "rne":
+        up = 2 * rem > den_s or (2 * rem == den_s and n % 2 == 1)
+    elif mode == "rna":
+        up = 2 * rem >= den_s
+    elif mode == "rz":
+        up = False
+    elif mode == "ru":
+        up = rem > 0 and positive
+    elif mode == "rd":
+        up = rem > 0 and not positive
+    else:  # sr
+        if draw is None:
+            raise ErrboundError("stochastic rounding of a rational needs draw=<uniform [0, 1) variate>")
+        up = Fraction(draw) * den_s < rem
+    mag_int = n + int(up)
+    mag = Fraction(mag_int) * Fraction(2) ** q_exp
+    if mag > fmt.max_exact:
+        value = float(_overflow_value(mode, fmt, np.array([positive]))[0])
+        return value
+    value = math.ldexp(float(mag_int), q_exp)  # mag_int <= 2**t: exact
+    return value if positive else -value
+
+
 def as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
     """Turn a seed or Generator into a Generator; stochastic rounding needs one explicitly."""
     if isinstance(rng, np.random.Generator):
@@ -84,6 +159,14 @@ def as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
     raise ErrboundError(
         f"stochastic rounding needs rng=<int seed or numpy.random.Generator> for reproducibility, got {rng!r}"
     )
+
+
+def _float_exact(i: int) -> bool:
+    """Whether the Python int ``i`` is a float64 value (so ``float(i)`` neither rounds nor overflows)."""
+    m = abs(i)
+    if m < 2**53:
+        return True
+    return m.bit_length() <= 1024 and (m & -m).bit_length() >= m.bit_length() - 52
 
 
 def _as_float_array(x: ArrayLike) -> NDArray:
@@ -275,7 +358,8 @@ def round_to(
 
     Parameters
     ----------
-    x : array_like of float64, float32 or float16 (real or complex, any shape)
+    x : array_like of float64, float32 or float16 (real or complex, any shape), or a Python int of any
+        size or a :class:`fractions.Fraction` (rounded once from its exact value, :func:`round_rational`).
         Complex values have their real and imaginary parts rounded separately.
     fmt : Format or format name (see :func:`errbound.get_format`)
     mode : ``"rne"`` nearest ties-to-even, ``"rna"`` nearest ties-away, ``"rz"`` toward zero,
@@ -292,6 +376,10 @@ def round_to(
     if mode not in ROUNDING_MODES:
         raise ErrboundError(f"unknown rounding mode {mode!r}; choose one of {', '.join(ROUNDING_MODES)}")
     gen = as_generator(rng) if mode == "sr" else None
+    if isinstance(x, Fraction) or (isinstance(x, int) and not isinstance(x, bool) and not _float_exact(x)):
+        # exact scalar path: float(x) would round (or overflow) before the format's rounding
+        draw = None if gen is None else float(gen.random())
+        return np.float64(round_rational(x, fmt, mode, draw))
     arr = _as_float_array(x)
     if np.iscomplexobj(arr):
         result = np.empty(arr.shape, dtype=np.complex128)

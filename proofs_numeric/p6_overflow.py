@@ -5,10 +5,14 @@ fp8 E5M2 (both sides of the edge), and random signed data. For each: the emulate
 (largest finite intermediate, overflow flag). Checks:
 * (a) magnitude bound: every emulated intermediate <= (2 theta)^t X / (1+u) (upper bound with tightness), and the
   implication "n theta^t X <= max(F)  =>  no overflow" (an exact-kind check: lhs = 1 if violated);
-* (b) "|sum x| - rho_t ||y||_2 > max(F)  =>  overflow" (on the wide-exponent twin, no underflow, see P2);
+* (b) "|sum x| - rho_t ||y||_2 > max(F)  =>  overflow" (the inputs sit near max(F) / n, so no intermediate of the
+  DC path underflows, which (b) assumes);
 * (c) the helper's optimal_prescale_exponent e (multiplier 2^e): the pre-scaled transform does not overflow, and
   -e <= e* of P6(c) (the helper is never more conservative than the sufficient exponent);
-* the helper's predict_overflow equals the emulated overflow flag.
+* the helper's predict_overflow equals the emulated overflow flag, counted only where the *magnitude bound*
+  decides (``certain``): "predicted by the magnitude bound". Inputs within rounding distance of the threshold,
+  which predict_overflow settles by running the emulator (``resolved``), are counted apart as "settled by
+  emulation" (reported in ``predict_overflow``; they agree by construction, so they are not prediction cases).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from flint import arb
 
 from proofs_numeric._cert import decide, workprec
 from proofs_numeric._framework import Check, Context
-from proofs_numeric.p2_fft import _wide, bound as p2_bound, mu_bound
+from proofs_numeric.p2_fft import bound as p2_bound, mu_bound
 
 ID = "P6"
 TITLE = "Overflow condition and optimal power-of-two pre-scaling"
@@ -82,6 +86,7 @@ def run(ctx: Context) -> dict:
     from errbound.emulate.magnitude import optimal_prescale_exponent, predict_overflow
 
     rng = ctx.rng(61)
+    n_predicted = n_settled = 0
     for name in (FORMATS[:2] if ctx.quick else FORMATS):
         fmt = get_format(name)
         mu = mu_bound(fmt)
@@ -123,11 +128,10 @@ def run(ctx: Context) -> dict:
                              cert=(flag, 0) if suff_b is not None and suff_b == suff else
                              "the sufficient condition n theta^t X <= max(F) is not decided in Arb", **info)
                     y = np.fft.fft(x)
-                    twin = fft(x.astype(complex), FFTConfig(fmt=_wide(fmt)))
                     rho = p2_bound(n, fmt.u, mu)
                     nec = abs(float(np.sum(x))) - rho * float(np.linalg.norm(y)) > fmt.max
                     if nec:
-                        # the twin has no overflow and its intermediates never underflow for these inputs
+                        # inputs of magnitude ~ max(F) / n: the DC path has no underflow, as (b) assumes
                         with workprec():
                             xs_b = [arb(float(v)) for v in np.real(x)]
                             ynorm = (arb(n) * sum((v * v for v in xs_b), arb(0))).sqrt()  # Parseval: ||F x|| = sqrt(n)||x||
@@ -139,8 +143,13 @@ def run(ctx: Context) -> dict:
                                  "the necessary condition |sum x| - rho ||y|| > max(F) is not decided in Arb", **info)
                     if fmt.overflow != "saturate":
                         pred = predict_overflow(x.astype(complex), FFTConfig(fmt=fmt), transform="fft")
-                        flag = 0 if bool(pred.overflow) == overflow else 1  # two exact booleans
-                        chk.case(float(flag), 0.0, "helper predict_overflow == emulated", cert=(flag, 0), **info)
+                        if pred.certain:
+                            n_predicted += 1
+                            flag = 0 if bool(pred.overflow) == overflow else 1  # two exact booleans
+                            chk.case(float(flag), 0.0, "predict_overflow: predicted by the magnitude bound == emulated",
+                                     cert=(flag, 0), **info)
+                        else:
+                            n_settled += 1  # decided by running the emulator itself: not a prediction
                     if kind != "const":
                         ch = optimal_prescale_exponent(x.astype(complex), FFTConfig(fmt=fmt), transform="fft")
                         e_star = max(0, math.ceil(math.log2(n * th**t * X / fmt.max)))
@@ -157,7 +166,9 @@ def run(ctx: Context) -> dict:
                         chk.case(float(-ch.exponent), float(e_star), "c: helper exponent vs sufficient e*", exponent=ch.exponent,
                                  cert=(int(-ch.exponent), e_star_b) if e_star_b is not None else
                                  "log2(n theta^t X / max(F)) within an enclosure containing an integer", e_star=e_star, **info)
-                        del twin
+    chk.extra["predict_overflow"] = {"predicted_by_magnitude_bound": n_predicted, "settled_by_emulation": n_settled}
+    chk.note(f"predict_overflow: {n_predicted} cases predicted by the magnitude bound (checked against the emulator), "
+             f"{n_settled} settled by emulation (not counted as predictions)")
     import sympy as sp
 
     u, n_, X, Fmax = sp.symbols("u n X F_max", positive=True)

@@ -40,9 +40,9 @@ def test_missing_file_is_a_clear_error(tmp_path) -> None:
         ({"x": torch.zeros(2, 4), "y": np.zeros((2, 4))}, "only tensors"),
         ({"x": torch.zeros(2, 4), "y": torch.zeros(3, 4)}, "same N"),
         ({"x": torch.zeros(2, 4), "y": torch.tensor([[0.0, 1, 2, float("nan")]] * 2)}, "NaN"),
-        ({"x": torch.zeros(2, 4, dtype=torch.int64), "y": torch.zeros(2, 4)}, "floating-point"),
+        ({"x": torch.zeros(2, 4), "y": torch.zeros(2, 5, 3)}, "different grids"),
     ],
-    ids=["no-y", "not-a-dict", "list-y", "numpy-y", "n-mismatch", "nan", "int"],
+    ids=["no-y", "not-a-dict", "list-y", "numpy-y", "n-mismatch", "nan", "grid-mismatch"],
 )
 def test_bad_files_are_rejected(tmp_path, content, match: str) -> None:
     path = tmp_path / "bad.pt"

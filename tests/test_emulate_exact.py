@@ -54,7 +54,7 @@ SIZES_1D = [1, 2, 4, 8, 16, 3, 6, 12]
 @pytest.mark.parametrize("fmt_name", FORMATS)
 def test_1d_transforms_bit_exact(fmt_name: str) -> None:
     fmt = get_format(fmt_name)
-    rng = np.random.default_rng(abs(hash(fmt_name)) % 2**32)
+    rng = np.random.default_rng(100 + FORMATS.index(fmt_name))  # fixed per format: failures replay
     for n in SIZES_1D:
         norm = ["backward", "forward", "ortho"][n % 3]
         x = _data(rng, n, fmt_name, True)

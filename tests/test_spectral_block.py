@@ -90,8 +90,10 @@ def test_half_preset_every_format_and_p5(fmt):
     res = blk.run(x)
     ref_out, ref_spec = blk.reference(x)
     assert res.output.shape == ref_out.shape == (1, 2, 16, 16) and res.output.dtype == np.float64
-    if res.overflow:
-        return
+    # 0.05-amplitude data: every intermediate is far below each format's max (fp8 E4M3FN: 448), so an
+    # overflow flag here is a bug, not a reason to skip the bound check
+    assert not res.overflow, (fmt, res.max_intermediate)
+    assert np.all(np.isfinite(res.output)) and np.all(np.isfinite(res.spectrum))
     pre, post = blk.bound_stages(x)
     xn = float(np.linalg.norm(x))
     assert np.linalg.norm(res.spectrum - ref_spec) <= evaluate_stages(pre, xn).worst
@@ -141,10 +143,11 @@ def test_overflow_flagged_and_prescale_fixes_it():
 
 
 def test_contraction_bit_exact_against_scalar_fractions():
-    """Scalar exact-arithmetic reference (fractions) of the real-pair contraction, same order."""
+    """Scalar exact-arithmetic reference (fractions) of the real-pair contraction, same order. The reference
+    rounds with the independent Fraction oracle (tests/_oracle.py), never with errbound's round_to."""
     from errbound.block import _contract
     from errbound.emulate._ops import NUMPY
-    from errbound.rounding import round_to
+    from tests._oracle import round_fraction
 
     rng = np.random.default_rng(5)
     c_in, c_out = 3, 2
@@ -161,7 +164,8 @@ def test_contraction_bit_exact_against_scalar_fractions():
         got = (re + 1j * im).reshape(1, c_out, 2)
 
         def rnd(v, f):
-            return Fraction(float(round_to(np.float64(float(v)), f))) if f else Fraction(v)
+            # exact rational v rounded once into f (RNE) by the oracle; None keeps it exact
+            return Fraction(round_fraction(Fraction(v), get_format(f), "rne")) if f else Fraction(v)
 
         for o in range(c_out):
             for w in range(2):

@@ -1,11 +1,8 @@
-"""``errbound train`` / ``errbound bench`` contracts, bad input, and a 2-process gloo DDP run."""
+"""``errbound train`` / ``errbound bench`` contracts and bad input (the DDP run: tests/test_train_ddp.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -90,31 +87,3 @@ def test_bench_reports_rows_per_config(capsys):
     assert all(r["loss_finite"] and r["samples_per_s"] > 0 and r["peak_mem_mib"] is None for r in ok)
     assert all(r["speed_vs_own_full"] > 0 for r in ok)
 
-
-def _train_cmd(toy_dir, out, epochs=2):
-    return ["train", "--data", str(toy_dir), "--dataset", "toy", "--res", "8", "--n-train", "16", "--n-test", "4",
-            "--precision", "full", "--epochs", str(epochs), "--device", "cpu", "--out", str(out), "--scheduler", "none",
-            *TINY]
-
-
-def test_two_process_gloo_ddp_matches_single_process(toy_dir, tmp_path, capsys):
-    single = tmp_path / "single"
-    _run_json(_train_cmd(toy_dir, single), capsys)
-    ddp = tmp_path / "ddp"
-    env = dict(os.environ, OMP_NUM_THREADS="1", ERRBOUND_PROGRESS="0")
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "errbound",
-         *_train_cmd(toy_dir, ddp), "--json"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    summary = json.loads((ddp / "summary.json").read_text())
-    assert summary["world_size"] == 2
-    a = torch.load(single / "checkpoint.pt", weights_only=False)["model"]
-    b = torch.load(ddp / "checkpoint.pt", weights_only=False)["model"]
-    for key in a:
-        # same global batches; only the fp32 summation order of the gradient average differs (rel. ~1e-7
-        # per step), which 8 Adam steps amplify at most to ~1e-5 of the weight scale: 1e-4 leaves margin
-        assert torch.allclose(a[key], b[key], rtol=1e-4, atol=1e-5), key
-    changed = torch.load(single / "checkpoint.pt", weights_only=False)["optimizer"]["state"]
-    assert changed  # the runs did train

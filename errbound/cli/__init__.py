@@ -76,7 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     name = args[0]
     if name not in SUBCOMMANDS:
-        return _fail(f"unknown command {name!r}; choose one of: {', '.join(SUBCOMMANDS)}")
+        import difflib
+
+        close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return _fail(f"unknown command {name!r}; {hint}choose one of: {', '.join(SUBCOMMANDS)}")
     module_name, help_ = SUBCOMMANDS[name]
     try:
         module = importlib.import_module(module_name)
@@ -88,16 +92,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     module.add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of tables")
     options = parser.parse_args(args[1:])
+    seed = getattr(options, "seed", None)
+    if isinstance(seed, int) and not isinstance(seed, bool) and seed < 0:  # numpy and torch seeds are >= 0
+        return _fail(f"--seed must be an integer >= 0, got {seed}")
     try:
         output = module.run(options)
     except ErrboundError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return _fail("interrupted")
-    if options.json:
-        print(json.dumps(output.jsonable(), indent=2, allow_nan=False))
-    elif output.text:
-        print(output.text)
+    except MemoryError:
+        return _fail(f"{name}: out of memory; pass smaller sizes (fewer or coarser resolutions, fewer samples)")
+    try:
+        if options.json:
+            print(json.dumps(output.jsonable(), indent=2, allow_nan=False))
+        elif output.text:
+            print(output.text)
+    except BrokenPipeError:  # e.g. `errbound ... | head`: the reader left; nothing more to say
+        sys.stderr.close()
+        return output.exit_code
     return output.exit_code
 
 

@@ -14,6 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="FILE",
                         help="samples (N, *grid): .npy, .npz or .pt ({'x': ..., 'y': ...} layout; --key picks the array)")
     parser.add_argument("--key", help="array name inside .npz/.pt (default 'x', else the first array)")
+    parser.add_argument("--sample-axis", choices=("0", "none"), default=None,
+                        help="reading of a single 2-D array: 0 = rows are samples of a 1-D signal, none = one 2-D field")
     parser.add_argument("--modes", type=int, help="retained modes per axis, neuraloperator's n_modes as for every command "
                         "(default by dimension, capped by the grid)")
     parser.add_argument("--formats", default="fp16,bf16",
@@ -33,7 +35,11 @@ def run(args: argparse.Namespace) -> CommandOutput:
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     if not formats:
         raise ErrboundError(f"--formats {args.formats!r} names no format; pass e.g. fp16,bf16")
-    x = load_data(args.data, key=args.key)
+    if args.samples < 1:
+        raise ErrboundError(f"--samples must be >= 1, got {args.samples}")
+    if args.seed < 0:
+        raise ErrboundError(f"--seed must be an integer >= 0, got {args.seed}")
+    x = load_data(args.data, key=args.key, sample_axis=args.sample_axis)
     adv = advise(x, modes=args.modes, formats=formats, tolerance=args.tolerance, n_samples=args.samples,
                  seed=args.seed, data_name=args.data, target_error=args.target_error)
     data = adv.as_dict()
@@ -63,6 +69,10 @@ def run(args: argparse.Namespace) -> CommandOutput:
     ]
     if "train_command" in rec:
         lines.append(f"  {rec['train_command']}")
+    if "train_command_note" in rec:
+        lines.append(f"  note: {rec['train_command_note']}")
+    if adv.warning is not None:
+        lines.insert(3, f"WARNING: {adv.warning}")
     tgt = adv.recommended_for_target
     if tgt is not None:
         lines.append(f"recommended for a model error of {adv.target_error:g}: {tgt['precision']} ({tgt['backend']}): "

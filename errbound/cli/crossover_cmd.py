@@ -22,11 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--res", default=None, metavar="LIST",
                         help="resolutions (default: powers of two above M up to 65536 / 1024 / 64 for d = 1 / 2 / 3)")
     parser.add_argument("--key", default=None, help="array name in a .npz / key in a .pt dict (default 'x')")
+    parser.add_argument("--sample-axis", choices=("0", "none"), default=None,
+                        help="reading of a single 2-D array: 0 = rows are samples of a 1-D signal, none = one 2-D field")
     parser.add_argument("--output", default=None, metavar="FILE", help="also write the JSON document to FILE (atomically)")
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
     from errbound import crossover as cx
+    from errbound._guard import check_grid
     from errbound.errors import ErrboundError
     from errbound.formats import get_format
     from errbound.results import provenance, write_json_atomic
@@ -47,15 +50,16 @@ def run(args: argparse.Namespace) -> CommandOutput:
         from errbound.functions import get_function
 
         fn = get_function(args.function, dim=args.dim)
+        check_grid("crossover", res if res is not None else cx.default_ladder(fn.dim, k), fn.dim)
         result = cx.crossover(fn, fmts, dim=fn.dim, k=k, resolutions=res)
     else:
         from errbound.data_io import load_samples
 
-        data = load_samples(args.data, key=args.key, modes=k)
+        data = load_samples(args.data, key=args.key, modes=k, sample_axis=args.sample_axis)
         if res is not None:
             raise ErrboundError("--res is not used with --data (resolutions are the data grid divided by powers of two)")
         result = cx.crossover_data(data, fmts, k=k)
-    rows = [{"format": f, **{k: v for k, v in r.items() if k not in ("prec_err", "prec_bound", "format")}}
+    rows = [{"format": f, **{k: v for k, v in r.items() if k not in ("prec_err", "prec_bound", "format", "why_none")}}
             for f, r in result["formats"].items()]
     guarantees = next((r["guarantees"] for r in rows if r.get("guarantees")), None)
     data_out = {"command": "crossover", **result, "rows": rows, "provenance": provenance()}
@@ -72,4 +76,8 @@ def run(args: argparse.Namespace) -> CommandOutput:
     if guarantees:
         lines += ["", "what each s* guarantees (docs/theory.md section 4):"]
         lines += [f"  {name}: {text}" for name, text in guarantees.items()]
+    notes = [f"  {f} {field} None: {why}" for f, r in result["formats"].items()
+             for field, why in r.get("why_none", {}).items()]
+    if notes:
+        lines += ["", "why None:", *notes]
     return CommandOutput(data=data_out, text="\n".join(lines))

@@ -63,6 +63,10 @@ def run(args: argparse.Namespace) -> CommandOutput:
     if args.no_cache and args.cache:
         raise ErrboundError("--cache and --no-cache contradict each other; pass one of them")
     cache = False if args.no_cache else args.cache
+    from errbound._guard import check_grid
+    from errbound.discretization import parse_resolutions
+
+    check_grid("discretization", parse_resolutions(res), fn.dim, timed=args.method == "reference")
     result = sweep(fn, resolutions=res, modes=k, method=args.method, dps=args.dps, jobs=args.jobs,
                    dask=args.dask, cache=cache, strict_modes=not args.clip_modes, layer_seed=args.seed)
     data = {"command": "discretization", **result, "n_modes": args.modes, "provenance": provenance()}

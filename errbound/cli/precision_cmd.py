@@ -53,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the precision's stabilizer: none, tanh, clip, sigma2 or pow2 "
                         "(aliases prescale, std_clip)")
     parser.add_argument("--key", default=None, help="array name in a .npz / key in a .pt dict (default 'x')")
+    parser.add_argument("--sample-axis", choices=("0", "none"), default=None,
+                        help="reading of a single 2-D array: 0 = rows are samples of a 1-D signal, none = one 2-D field")
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, metavar="N", help="use the first N data samples")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     parser.add_argument("--lam", type=float, default=3.0,
@@ -84,6 +86,7 @@ def _parse_res(text: str) -> list[int]:
 
 def run(args: argparse.Namespace) -> CommandOutput:
     from errbound import precision
+    from errbound._guard import check_grid
     from errbound.errors import ErrboundError
     from errbound.formats import get_format
     from errbound.policy import parse_policy
@@ -115,16 +118,18 @@ def run(args: argparse.Namespace) -> CommandOutput:
 
         fn = get_function(args.function, dim=args.dim)
         res_list = _parse_res(args.res if args.res is not None else DEFAULT_RES[fn.dim])
+        check_grid("precision", res_list, fn.dim)
         for r in res_list:
             samples[r] = precision.source_arrays(function=fn, res=r, dim=fn.dim)
         source = fn.spec
     else:
         from errbound.data_io import load_samples
 
-        data = load_samples(args.data, key=args.key, modes=None)
+        data = load_samples(args.data, key=args.key, modes=None, sample_axis=args.sample_axis)
         data = data[: args.samples * args.channels]
         grid = data.shape[1:]
         res_list = _parse_res(args.res) if args.res is not None else [grid[0]]
+        check_grid("precision", res_list, len(grid))
         if args.res is None and any(g != grid[0] for g in grid):
             res_list = [grid[0]]
         for r in res_list:

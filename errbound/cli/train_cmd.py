@@ -29,8 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="darcy, navier_stokes or burgers (or the file prefix with --data)")
     parser.add_argument("--data", metavar="DIR", help="train on existing files DIR/{NAME}_train_{R}.pt and DIR/{NAME}_test_{R'}.pt")
     parser.add_argument("--res", type=int, required=True, help="training resolution (grid points per axis)")
-    parser.add_argument("--n-train", type=int, default=1000, help="training samples (default 1000)")
-    parser.add_argument("--n-test", type=int, default=100, help="test samples (default 100)")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="training samples (default: all the train file holds with --data, else 1000)")
+    parser.add_argument("--n-test", type=int, default=None,
+                        help="test samples (default: all each test file holds with --data, else 100)")
+    parser.add_argument("--target-time", default=None, metavar="last|K",
+                        help="with --data whose y is space-time (N, T, *grid), e.g. neuraloperator's Burgers: "
+                             "learn y[:, -1] (last) or y[:, K]")
     parser.add_argument("--precision", default="full",
                         help="full, amp, mixed, half, amp-bf16, mixed-bf16, half-bf16, optionally +none|tanh|clip|sigma2|pow2; "
                              "half-fp8e4m3fn / half-fp8e5m2: emulated 8-bit block (with --backend dft); the names of "
@@ -69,12 +74,20 @@ def _load_data(args: argparse.Namespace, test_res: list[int], device: str) -> tu
         folder = Path(args.data)
         if not folder.is_dir():
             raise ErrboundError(f"--data {folder} is not a folder; pass the folder holding {dataset_filename(args.dataset, 'train', args.res)}")
-        train = load_pair(folder / dataset_filename(args.dataset, "train", args.res), n=args.n_train)
+        train = load_pair(folder / dataset_filename(args.dataset, "train", args.res), n=args.n_train,
+                          target_time=args.target_time)
         dim = train[0].dim() - 1
-        tests = {r: load_pair(folder / dataset_filename(args.dataset, "test", r), spatial=(r,) * dim, n=args.n_test) for r in test_res}
+        if tuple(train[0].shape[1:]) != (args.res,) * dim:
+            raise ErrboundError(f"{folder / dataset_filename(args.dataset, 'train', args.res)} holds a "
+                                f"{'x'.join(map(str, train[0].shape[1:]))} grid, not --res {args.res}")
+        tests = {r: load_pair(folder / dataset_filename(args.dataset, "test", r), spatial=(r,) * dim, n=args.n_test,
+                              target_time=args.target_time) for r in test_res}
         return train, tests, dim
+    if args.target_time is not None:
+        raise ErrboundError("--target-time applies to --data files with a space-time y; generated datasets have none")
     spec = get_dataset(args.dataset)
-    files = make_dataset(args.dataset, args.res, args.n_train, args.n_test, seed=args.seed,
+    files = make_dataset(args.dataset, args.res, 1000 if args.n_train is None else args.n_train,
+                         100 if args.n_test is None else args.n_test, seed=args.seed,
                          cache_dir=args.cache_dir, test_res=test_res, device=device)
     return files.load_train(), {r: files.load_test(r) for r in test_res}, spec.dim
 

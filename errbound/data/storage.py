@@ -63,49 +63,21 @@ def save_pair(path: str | os.PathLike[str], x: Any, y: Any) -> Path:
 
 
 def load_pair(
-    path: str | os.PathLike[str], *, spatial: Sequence[int] | None = None, n: int | None = None
+    path: str | os.PathLike[str], *, spatial: Sequence[int] | None = None, n: int | None = None,
+    target_time: str | int | None = None,
 ) -> tuple[Any, Any]:
     """Load and validate a ``{"x", "y"}`` .pt file; return float32 tensors (x, y).
 
-    Checks: the file exists and is a torch file holding a dict with tensors under "x" and "y"
-    (other keys are ignored), both (N, *spatial) with the same N, optional expected ``spatial``
-    shape, at least ``n`` samples (then the first ``n`` are returned), and no NaN or inf.
+    Reading and every check is :func:`errbound.data_io.load_xy` (the one loader of all commands): the file
+    exists and holds ``x`` and ``y`` (N, *spatial) with the same N (bool/int converted, said once), optional
+    expected ``spatial`` shape and the resolution in the file name, at least ``n`` samples (then the first
+    ``n``; None: all), no NaN or inf; a space-time ``y`` (N, T, *spatial) needs ``target_time``.
     """
+    from errbound.data_io import load_xy
+
     torch = _torch()
-    path = Path(path)
-    if not path.is_file():
-        raise ErrboundError(f"dataset file {path} does not exist: generate it (errbound.data.make_dataset) or pass --data DIR with {path.name}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
-        raise ErrboundError(
-            f"cannot read {path} as a torch .pt file of tensors (loaded with weights_only=True, so only tensors, "
-            f"dicts, lists and numbers are accepted): {type(exc).__name__}: {first}"
-        ) from exc
-    if not isinstance(data, dict) or "x" not in data or "y" not in data:
-        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise ErrboundError(f"{path} must hold a dict with keys 'x' and 'y' (the neuraloperator .pt layout); found {keys}")
-    x, y = data["x"], data["y"]
-    if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
-        raise ErrboundError(f"{path}: 'x' and 'y' must be tensors; found {type(x).__name__} and {type(y).__name__}")
-    if x.ndim < 2 or y.ndim < 2 or x.shape[0] != y.shape[0]:
-        raise ErrboundError(f"{path}: x and y must be (N, *spatial) with the same N; got {tuple(x.shape)} and {tuple(y.shape)}")
-    if spatial is not None:
-        want = tuple(int(s) for s in spatial)
-        if tuple(x.shape[1:]) != want or tuple(y.shape[1:]) != want:
-            raise ErrboundError(
-                f"{path}: expected spatial shape {want} for x and y; got {tuple(x.shape[1:])} and {tuple(y.shape[1:])}"
-            )
-    if n is not None:
-        if n > x.shape[0]:
-            raise ErrboundError(f"{path} holds {x.shape[0]} samples but {n} were requested: pass at most {x.shape[0]}")
-        x, y = x[:n], y[:n]
-    if not x.is_floating_point() or not y.is_floating_point():
-        raise ErrboundError(f"{path}: x and y must be floating-point tensors; got {x.dtype} and {y.dtype}")
-    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
-        raise ErrboundError(f"{path} contains NaN or inf values: regenerate it")
-    return x.to(torch.float32), y.to(torch.float32)
+    x, y = load_xy(path, n=n, spatial=spatial, target_time=target_time)
+    return torch.from_numpy(x).to(torch.float32), torch.from_numpy(y).to(torch.float32)
 
 
 def load_split(
