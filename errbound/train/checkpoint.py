@@ -1,0 +1,115 @@
+"""The checkpoint file: what a training run's commit point holds, and reading it back safely.
+
+A checkpoint is one ``torch.save`` dict (``FORMAT_VERSION`` 2) holding the model, optimizer, GradScaler and
+learning-rate scheduler states, the RNG states (torch, CUDA, numpy, python), the position in the run
+(``epoch`` finished epochs plus ``batch`` batches of the next one, nonzero only for a checkpoint written on
+an interrupt, with that epoch's ``epoch_losses`` so far), the current precision policy, the counters
+(non-finite steps, scaler skips, steps taken, training time and samples) and the metrics ``history`` (one row
+per finished epoch: ``metrics.jsonl`` is derived from it). It is written atomically: the renamed file is the
+run's single commit point.
+
+:func:`read_checkpoint` turns every way a checkpoint can be unusable into one :class:`ErrboundError` line
+saying why: truncated or not a torch file, written by another checkpoint format, missing or mistyped
+fields, or written for another model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from errbound.errors import ErrboundError
+from errbound.results import atomic_path
+from errbound.train.precision import PrecisionPolicy
+from errbound.train.run_folder import os_error_message
+
+__all__ = ["FORMAT_VERSION", "write_checkpoint", "read_checkpoint", "rng_state", "set_rng_state",
+           "policy_to_dict", "policy_from_dict"]
+
+FORMAT_VERSION = 2
+
+#: field -> accepted type(s); checked before anything is restored.
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "format_version": int, "model": dict, "optimizer": dict, "scaler": dict, "scheduler": dict, "epoch": int,
+    "batch": int, "epoch_losses": list, "policy": dict, "counters": dict, "history": list, "model_config": dict,
+    "rng": dict,
+}
+_COUNTERS = ("nonfinite_steps", "scaler_skips", "steps_taken", "events_since_switch", "train_seconds", "train_samples")
+
+
+def rng_state() -> dict[str, Any]:
+    """Every RNG state a training step may touch (torch CPU and CUDA, numpy, python)."""
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Restore what :func:`rng_state` captured."""
+    torch.set_rng_state(state["torch"].cpu())
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def policy_to_dict(policy: PrecisionPolicy) -> dict[str, Any]:
+    return dataclasses.asdict(policy)
+
+
+def policy_from_dict(d: Mapping[str, Any]) -> PrecisionPolicy:
+    from errbound.train.precision import Stabilizer
+
+    return PrecisionPolicy(block=d["block"], half_dtype=d["half_dtype"], stabilizer=Stabilizer(**d["stabilizer"]))
+
+
+def write_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
+    """``torch.save`` to a temporary file, fsync, rename over ``path``: the previous checkpoint stays intact
+    until the new one is complete. Disk and permission errors become one ErrboundError line."""
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(dict(state), tmp)
+    except OSError as exc:
+        last = f"the last good checkpoint {path} is intact" if path.is_file() else "no checkpoint was written yet"
+        raise ErrboundError(os_error_message(exc, "write the checkpoint", f"pass another --out ({last})")) from None
+
+
+def read_checkpoint(path: Path, *, model_config: Mapping[str, Any], map_location: Any) -> dict[str, Any]:
+    """Load and check a checkpoint; return its dict or raise one ErrboundError line saying why it is unusable."""
+    fix = "start again with --overwrite (or another --out)"
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except FileNotFoundError:
+        raise ErrboundError(f"no checkpoint to resume from at {path}; run without --resume to start a new run") from None
+    except OSError as exc:
+        raise ErrboundError(os_error_message(exc, "read the checkpoint", fix)) from None
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged file
+        size = path.stat().st_size if path.exists() else 0
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise ErrboundError(f"checkpoint {path} is truncated or damaged ({size} bytes; {type(exc).__name__}: {first}); "
+                            f"it cannot be used: {fix}") from None
+    if not isinstance(state, dict):
+        raise ErrboundError(f"checkpoint {path} holds a {type(state).__name__}, not an errbound checkpoint; {fix}")
+    version = state.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ErrboundError(f"checkpoint {path} has format {version if version is not None else 1} and this errbound "
+                            f"reads format {FORMAT_VERSION} (written by another version); resume with that version or {fix}")
+    bad = [name for name, kind in _FIELDS.items() if not isinstance(state.get(name), kind)]
+    bad += [f"counters.{c}" for c in _COUNTERS if not isinstance(state.get("counters", {}).get(c), (int, float))] \
+        if isinstance(state.get("counters"), dict) else []
+    if bad:
+        raise ErrboundError(f"checkpoint {path} is damaged: missing or mistyped {', '.join(bad)}; {fix}")
+    if state["model_config"] != dict(model_config):
+        raise ErrboundError(
+            f"checkpoint {path} was written for a different model configuration; use the same options "
+            "as the interrupted run or a new --out folder"
+        )
+    return state
