@@ -116,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
     parser = argparse.ArgumentParser(prog=f"errbound {name}", description=help_, formatter_class=HelpFormatter)
     module.add_arguments(parser)
+    for action in parser._actions:  # argparse prints no help line (so no default) for options without help
+        if action.help is None and action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+            action.help = "(default: %(default)s)"
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of tables")
     options = parser.parse_args(args[1:])
     options._explicit = _explicit_options(parser, args[1:])

@@ -140,7 +140,7 @@ def _resolve_options(args: argparse.Namespace, run_config: Mapping[str, Any] | N
 
 def _check_environment(options: Mapping[str, Any], out: Path) -> None:
     """--out, the dataset cache and HOME must be writable: checked before any data is generated."""
-    from errbound.train.run_folder import check_writable_dir
+    from errbound.run_folder import check_writable_dir
 
     check_writable_dir(out, "--out", "pass --out with a writable folder")
     if options["data"]:
@@ -193,7 +193,7 @@ def _init_distributed(device: str) -> str:
 
 
 def _default_out(options: Mapping[str, Any]) -> Path:
-    from errbound.train.run_folder import default_run_path
+    from errbound.run_folder import default_run_path
 
     return default_run_path(RUNS_ROOT, options["dataset"], options["res"],
                             "schedule" if options["schedule"] else options["precision"])
@@ -213,7 +213,7 @@ def _new_default_folder(options: Mapping[str, Any]) -> Path:
 
 def _prepare_run(args: argparse.Namespace) -> tuple[Path, dict[str, Any], bool]:
     """Run folder, options and whether a checkpoint is resumed; every check that needs no torch."""
-    from errbound.train.run_folder import RunFolder
+    from errbound.run_folder import RunFolder
 
     if args.resume and not args.out:
         raise ErrboundError("--resume needs --out DIR (the folder of the interrupted run)")
@@ -277,7 +277,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
             for r in [options["res"], *test_res]:
                 check_supported(policy, options["backend"], (r + options["padding"],) * dim, options["fft_fallback"])
     device = _init_distributed(device)
-    from errbound.train.run_folder import RunFolder, os_error_message
+    from errbound.run_folder import RunFolder, os_error_message
 
     rank0 = int(os.environ.get("RANK", "0")) == 0
     if not args.out:

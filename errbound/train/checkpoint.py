@@ -16,6 +16,7 @@ fields, or written for another model.
 from __future__ import annotations
 
 import dataclasses
+import io
 import random
 from pathlib import Path
 from typing import Any, Mapping
@@ -26,7 +27,7 @@ import torch
 from errbound.errors import ErrboundError
 from errbound.results import atomic_path
 from errbound.train.precision import PrecisionPolicy
-from errbound.train.run_folder import os_error_message
+from errbound.run_folder import os_error_message
 
 __all__ = ["FORMAT_VERSION", "write_checkpoint", "read_checkpoint", "rng_state", "set_rng_state",
            "policy_to_dict", "policy_from_dict"]
@@ -71,12 +72,23 @@ def policy_from_dict(d: Mapping[str, Any]) -> PrecisionPolicy:
     return PrecisionPolicy(block=d["block"], half_dtype=d["half_dtype"], stabilizer=Stabilizer(**d["stabilizer"]))
 
 
+def _write_bytes(path: Path, data: memoryview) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
 def write_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
-    """``torch.save`` to a temporary file, fsync, rename over ``path``: the previous checkpoint stays intact
-    until the new one is complete. Disk and permission errors become one ErrboundError line."""
+    """Serialise in memory, write a temporary file, fsync, rename over ``path``: the previous checkpoint stays
+    intact until the new one is complete. Disk and permission errors become one ErrboundError line.
+
+    (Serialising to memory first makes a full disk an ``OSError`` with its errno: ``torch.save`` writing to
+    a file reports it as an opaque ``RuntimeError`` from its zip writer.)
+    """
+    buffer = io.BytesIO()
+    torch.save(dict(state), buffer)
     try:
         with atomic_path(path) as tmp:
-            torch.save(dict(state), tmp)
+            _write_bytes(tmp, buffer.getbuffer())
     except OSError as exc:
         last = f"the last good checkpoint {path} is intact" if path.is_file() else "no checkpoint was written yet"
         raise ErrboundError(os_error_message(exc, "write the checkpoint", f"pass another --out ({last})")) from None
@@ -89,7 +101,7 @@ def read_checkpoint(path: Path, *, model_config: Mapping[str, Any], map_location
         state = torch.load(path, map_location=map_location, weights_only=False)
     except FileNotFoundError:
         raise ErrboundError(f"no checkpoint to resume from at {path}; run without --resume to start a new run") from None
-    except OSError as exc:
+    except (PermissionError, IsADirectoryError) as exc:
         raise ErrboundError(os_error_message(exc, "read the checkpoint", fix)) from None
     except Exception as exc:  # noqa: BLE001 - torch raises many types for a damaged file
         size = path.stat().st_size if path.exists() else 0

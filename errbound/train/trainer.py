@@ -10,7 +10,7 @@
   after N such events;
 * channel-wise Gaussian normalisation of inputs and outputs (statistics of the training set, stored in
   the model so checkpoints and other resolutions use the same ones);
-* a run folder (:mod:`errbound.train.run_folder`: lock, temp-file cleanup) and one commit point per epoch,
+* a run folder (:mod:`errbound.run_folder`: lock, temp-file cleanup) and one commit point per epoch,
   the checkpoint (:mod:`errbound.train.checkpoint`: model, optimizer, scaler, scheduler, RNG states,
   position, counters, metrics history, policy), written atomically; ``metrics.jsonl`` is derived from it.
   ``resume=True`` continues from it. The data order of epoch ``e`` is a permutation drawn from a generator
@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Sequence
 
@@ -46,7 +48,7 @@ from errbound.train.interrupt import SignalFlag, TrainingInterrupted, deferred_s
 from errbound.train.losses import H1Loss, LpLoss
 from errbound.train.models import FNO, FNOConfig
 from errbound.train.precision import FULL, SAFER, PrecisionPolicy
-from errbound.train.run_folder import CHECKPOINT_NAME, METRICS_NAME, RunFolder
+from errbound.run_folder import CHECKPOINT_NAME, METRICS_NAME, RunFolder
 from errbound.train.spectral import check_supported
 
 __all__ = ["TrainConfig", "Trainer", "TrainResult", "NormalizedModel", "TrainingInterrupted", "resolve_device",
@@ -574,7 +576,9 @@ class Trainer:
                 train_loss = self.train_epoch(epoch, flag, bar)
             finally:
                 bar.close()
-            self.scheduler.step()
+            with warnings.catch_warnings():  # an epoch whose every step was skipped is reported, not warned about
+                warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
+                self.scheduler.step()
             self.epoch, self.batch, self.epoch_losses = epoch + 1, 0, []
             row: dict[str, Any] = {"epoch": self.epoch, "train_loss": train_loss, "precision": self.policy.name,
                                    "nonfinite_steps": self.nonfinite_steps, "scaler_skips": self.scaler_skips,
