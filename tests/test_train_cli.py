@@ -118,3 +118,27 @@ def test_two_process_gloo_ddp_matches_single_process(toy_dir, tmp_path, capsys):
         assert torch.allclose(a[key], b[key], rtol=1e-4, atol=1e-5), key
     changed = torch.load(single / "checkpoint.pt", weights_only=False)["optimizer"]["state"]
     assert changed  # the runs did train
+
+
+def test_bench_warms_up_and_reports_median_and_spread(capsys, monkeypatch):
+    import errbound.train.bench as bench
+
+    calls = []
+    real = bench.bench_step
+    monkeypatch.setattr(bench, "bench_step", lambda cfg: calls.append(cfg) or real(cfg))
+    data = _run_json(["bench", "--res", "8", "--precisions", "full,half-bf16", "--backend", "dft", "--batch", "2",
+                      "--hidden", "4", "--modes", "4", "--layers", "1", "--warmup", "1", "--steps", "4",
+                      "--device", "cpu", "--no-neuralop"], capsys)
+    assert len(calls) == 3 and calls[0].steps == 1 and calls[0].warmup == 2  # an untimed process warm-up first
+    for row in data["rows"]:
+        assert row["step_ms_min"] <= row["step_ms_q1"] <= row["step_ms_median"] <= row["step_ms_q3"] <= row["step_ms_max"]
+        assert row["spread_pct"] >= 0 and row["samples_per_s"] == pytest.approx(2e3 / row["step_ms_median"])
+
+
+def test_step_spread_quartiles():
+    from errbound.train.bench import step_spread
+
+    s = step_spread([0.004, 0.001, 0.003, 0.002, 0.005])  # seconds
+    assert (s["step_ms_min"], s["step_ms_q1"], s["step_ms_median"], s["step_ms_q3"], s["step_ms_max"]) == \
+        pytest.approx((1, 2, 3, 4, 5))
+    assert s["spread_pct"] == pytest.approx(100 * 2 / 3)
