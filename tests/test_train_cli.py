@@ -142,3 +142,17 @@ def test_step_spread_quartiles():
     assert (s["step_ms_min"], s["step_ms_q1"], s["step_ms_median"], s["step_ms_q3"], s["step_ms_max"]) == \
         pytest.approx((1, 2, 3, 4, 5))
     assert s["spread_pct"] == pytest.approx(100 * 2 / 3)
+
+
+def test_neuralop_benchmark_skips_with_one_line_without_neuraloperator(tmp_path):
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "neuralop.py").write_text("raise ImportError('No module named neuralop (blocked by the test)')\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "bench_vs_neuralop_darcy16.py"),
+                           "--out", str(out)], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=f"{blocker}{os.pathsep}{root}"))
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.count("\n") == 1 and proc.stdout.startswith("skipped: neuraloperator is not importable")
+    assert not out.exists()
