@@ -19,7 +19,7 @@ import dataclasses
 import io
 import random
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import torch
@@ -29,7 +29,10 @@ from errbound.results import atomic_path
 from errbound.train.precision import PrecisionPolicy
 from errbound.run_folder import os_error_message
 
-__all__ = ["FORMAT_VERSION", "write_checkpoint", "read_checkpoint", "rng_state", "set_rng_state",
+if TYPE_CHECKING:  # pragma: no cover
+    from errbound.train.trainer import Trainer
+
+__all__ = ["FORMAT_VERSION", "capture", "restore", "write_checkpoint", "read_checkpoint", "rng_state", "set_rng_state",
            "policy_to_dict", "policy_from_dict"]
 
 FORMAT_VERSION = 2
@@ -125,3 +128,55 @@ def read_checkpoint(path: Path, *, model_config: Mapping[str, Any], map_location
             "as the interrupted run or a new --out folder"
         )
     return state
+
+
+def capture(trainer: "Trainer") -> dict[str, Any]:
+    """The checkpoint dict of ``trainer`` now (format ``FORMAT_VERSION``)."""
+    t = trainer
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": t.net.state_dict(),
+        "optimizer": t.optimizer.state_dict(),
+        "scaler": t.scaler.state_dict(),
+        "scheduler": t.scheduler.state_dict(),
+        "epoch": t.epoch,
+        "batch": t.batch,
+        "epoch_losses": list(t.epoch_losses),
+        "policy": policy_to_dict(t.policy),
+        "counters": {name: getattr(t, name) for name in _COUNTERS},
+        "history": t.history,
+        "model_config": dataclasses.asdict(t.model_config),
+        "train_config": {k: v for k, v in dataclasses.asdict(t.config).items() if k != "schedule"},
+        "rng": rng_state(),
+    }
+
+
+def restore(trainer: "Trainer", state: Mapping[str, Any], path: Path) -> None:
+    """Put a checkpoint read by :func:`read_checkpoint` back into ``trainer``; one-line ErrboundError if it
+    does not fit. The learning rate is re-evaluated from the closed-form schedule of the trainer's config
+    (so a run resumed with more epochs follows the schedule of a run planned that long)."""
+    t = trainer
+    if state["epoch"] > t.config.epochs:
+        raise ErrboundError(f"the run in {path.parent} has already trained {state['epoch']} epochs; "
+                            f"pass --epochs {state['epoch']} or more to resume it")
+    try:
+        t.net.load_state_dict(state["model"])
+        t.optimizer.load_state_dict(state["optimizer"])
+        t.scaler.load_state_dict(state["scaler"])
+        t.scheduler.load_state_dict(state["scheduler"])
+        policy = policy_from_dict(state["policy"])
+        counters = {name: type(getattr(t, name))(state["counters"][name]) for name in _COUNTERS}
+        history = [dict(row) for row in state["history"]]
+        epoch_losses = [float(v) for v in state["epoch_losses"]]
+        set_rng_state(state["rng"])
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise ErrboundError(f"checkpoint {path} cannot be restored ({type(exc).__name__}: {first}); "
+                            "start again with --overwrite (or another --out)") from None
+    for name, value in counters.items():
+        setattr(t, name, value)
+    t.history, t.epoch_losses = history, epoch_losses
+    t.set_policy(policy, keep_events=True)
+    t.epoch, t.batch = int(state["epoch"]), int(state["batch"])
+    for group, base in zip(t.optimizer.param_groups, t.scheduler.base_lrs):
+        group["lr"] = base * t.scheduler.lr_lambdas[0](t.scheduler.last_epoch)

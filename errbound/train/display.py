@@ -8,11 +8,14 @@ carries what neuraloperator prints (train loss, per-resolution test L2/H1) so ru
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from errbound.progress import NullBar, bar, note
 
-__all__ = ["TrainDisplay", "format_count"]
+if TYPE_CHECKING:  # pragma: no cover
+    from errbound.train.trainer import Trainer
+
+__all__ = ["TrainDisplay", "banner_items", "format_count"]
 
 
 def format_count(n: float) -> str:
@@ -65,3 +68,26 @@ class TrainDisplay:
     def line(self, text: str) -> None:
         if self.enabled:
             note(text, enabled=True)
+
+
+def banner_items(trainer: "Trainer") -> list[tuple[str, str]]:
+    """The start banner of a run: model and parameter count, device, precision, data, optimiser, folder, start."""
+    t = trainer
+    c, mc = t.config, t.model_config
+    sched = (", ".join(f"{p.name} from epoch {e}" for e, p in c.schedule) if len(c.schedule) > 1
+             else c.schedule[0][1].name)
+    tests = ", ".join(f"{r}: {tuple(x.shape)}" for r, (x, _) in sorted(t.test_data.items()))
+    start = "new run" if t.resumed_from is None else (
+        f"resuming after epoch {t.epoch}" + (f", batch {t.batch}" if t.batch else ""))
+    n = t.n_parameters
+    return [
+        ("model", f"FNO {mc.dim}-D, hidden {mc.hidden}, modes {mc.modes}, {mc.n_layers} layers, {mc.backend} "
+                  f"backend: {format_count(n)} parameters ({n})"),
+        ("device", f"{t.device}" + (f" x {t.world} processes" if t.world > 1 else "")),
+        ("precision", sched + (f" (policy now {t.policy.name})" if t.policy != c.schedule[0][1] else "")),
+        ("data", f"train {tuple(t.x_train.shape)}, test {tests}" + (f" from {t.data_source}" if t.data_source else "")),
+        ("optimiser", f"{c.optimizer} lr {c.lr:g} weight decay {c.weight_decay:g}, {c.scheduler} schedule, "
+                      f"{c.loss} loss, batch {c.batch_size}, {c.epochs} epochs"),
+        ("run folder", str(t.run.path) if t.run is not None else "none (nothing is saved)"),
+        ("start", start),
+    ]

@@ -27,24 +27,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import sys
-import time
-import warnings
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
 from errbound.errors import ErrboundError
-from errbound.progress import progress_enabled
-from errbound.train.checkpoint import (FORMAT_VERSION, policy_from_dict, policy_to_dict, read_checkpoint, rng_state,
-                                       set_rng_state, write_checkpoint)
-from errbound.train.display import TrainDisplay, format_count
+from errbound.train import checkpoint
 from errbound.train.evaluation import autocast_for, evaluate
-from errbound.train.interrupt import SignalFlag, TrainingInterrupted, deferred_signals
+from errbound.train.interrupt import SignalFlag, TrainingInterrupted
+from errbound.train.loop import Callback, TrainResult, run_epochs, train_epoch
 from errbound.train.losses import H1Loss, LpLoss
 from errbound.train.models import FNO, FNOConfig
 from errbound.train.precision import FULL, SAFER, PrecisionPolicy
@@ -109,38 +103,6 @@ class TrainConfig:
             if start <= epoch:
                 policy = p
         return policy
-
-
-@dataclasses.dataclass
-class TrainResult:
-    """Summary of a training run (the CLI's JSON summary adds provenance)."""
-
-    test_l2: dict[int, float]
-    test_h1: dict[int, float]
-    train_loss: float
-    samples_per_s: float
-    peak_mem_mib: float | None
-    nonfinite_steps: int
-    scaler_skips: int
-    epochs: int
-    minutes: float
-    final_precision: str
-    history: list[dict[str, Any]]
-    steps_taken: int = 0
-    steps_total: int = 0
-
-    @property
-    def failure(self) -> str | None:
-        """Why the run failed (None when it did not): no step taken, or a non-finite final loss or test error."""
-        if self.steps_total and self.steps_taken == 0:
-            return (f"every training step was non-finite ({self.nonfinite_steps} non-finite, {self.scaler_skips} "
-                    "skipped by loss scaling): no weight was updated; check the data's magnitude or use --precision full")
-        if not math.isfinite(self.train_loss):
-            return f"the final training loss is {self.train_loss} (non-finite steps: {self.nonfinite_steps})"
-        bad = [r for r, v in self.test_l2.items() if not math.isfinite(v)]
-        if bad:
-            return f"the test error at resolution {', '.join(map(str, bad))} is not finite"
-        return None
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -229,11 +191,14 @@ def lr_factor(scheduler: str, epoch: int, epochs: int, step_size: int, gamma: fl
 
 
 class Trainer:
-    """Train an :class:`FNO` (see the module docstring). Use :meth:`fit`; it returns a :class:`TrainResult`.
+    """Train an :class:`FNO`: the model and its optimiser, the run's position and counters, and one step.
 
-    ``out_dir`` (a path or a :class:`RunFolder`) receives the checkpoint and metrics; an existing checkpoint
-    there is continued with ``resume=True``, replaced with ``overwrite=True``, and otherwise refused.
-    ``data_source`` is a one-line description of the data for the start banner.
+    The pieces around it: :mod:`errbound.train.loop` (the epoch loop behind :meth:`fit`),
+    :mod:`errbound.train.checkpoint` (what a commit point holds), :mod:`errbound.run_folder` (the folder and
+    its lock), :mod:`errbound.train.evaluation`, :mod:`errbound.train.display`. ``out_dir`` (a path or a
+    :class:`RunFolder`) receives the checkpoint and metrics; an existing checkpoint there is continued with
+    ``resume=True``, replaced with ``overwrite=True``, and otherwise refused. ``data_source`` is a one-line
+    description of the data for the start banner.
     """
 
     def __init__(
@@ -263,22 +228,23 @@ class Trainer:
             raise ErrboundError(f"{self.run.path} already holds a run ({CHECKPOINT_NAME}); pass --resume to continue it, "
                                 "--overwrite to replace it, or another --out")
         self.overwrite = overwrite and not resume
-        self.show_progress = show_progress
-        self.data_source = data_source
+        self.show_progress, self.data_source = show_progress, data_source
         self._load_data(train_data, test_data)
         self._build()
         self.epoch = 0  # finished epochs
         self.batch = 0  # batches of epoch ``self.epoch`` already taken (nonzero only after an interrupt)
         self.epoch_losses: list[float] = []
         self.policy = config.schedule[0][1]
-        self.nonfinite_steps = self.scaler_skips = self.steps_taken = self._events_since_switch = 0
+        self.nonfinite_steps = self.scaler_skips = self.steps_taken = self.events_since_switch = 0
         self.history: list[dict[str, Any]] = []
-        self.train_seconds = 0.0
-        self.train_samples = 0
+        self.train_seconds, self.train_samples = 0.0, 0
         self.resumed_from: tuple[int, int] | None = None
         if resume:
-            self._restore(read_checkpoint(self.run.checkpoint, model_config=dataclasses.asdict(model_config),
-                                          map_location=self.device))
+            path = self.run.checkpoint  # type: ignore[union-attr]
+            state = checkpoint.read_checkpoint(path, model_config=dataclasses.asdict(model_config),
+                                               map_location=self.device)
+            checkpoint.restore(self, state, path)
+            self.resumed_from = (self.epoch, self.batch)
 
     # -- setup ---------------------------------------------------------------------------------------------
     def _load_data(self, train_data: tuple[torch.Tensor, torch.Tensor],
@@ -298,16 +264,14 @@ class Trainer:
         self.test_data = {
             int(r): tuple(_as_channels(t.float(), d, f"test data at {r}") for t in pair) for r, pair in test_data.items()
         }
-        spatial = tuple(x.shape[2:])
         for _, policy in self.config.schedule:
-            check_supported(policy, mc.backend, tuple(n + mc.padding for n in spatial), mc.fft_fallback)
+            check_supported(policy, mc.backend, tuple(n + mc.padding for n in x.shape[2:]), mc.fft_fallback)
         self.data_warnings = degenerate_data(x, y)
 
     def _build(self) -> None:
         mc, config = self.model_config, self.config
         torch.manual_seed(config.seed)
-        fno = FNO(mc, config.schedule[0][1])
-        self.net = NormalizedModel(fno, mc.in_channels, mc.out_channels).to(self.device)
+        self.net = NormalizedModel(FNO(mc, config.schedule[0][1]), mc.in_channels, mc.out_channels).to(self.device)
         if config.normalize:
             self.net.fit(self.x_train.to(self.device), self.y_train.to(self.device))
         self.model: nn.Module = self.net
@@ -324,8 +288,7 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=any(p.needs_grad_scaler for _, p in config.schedule)
                                            or config.fallback_after is not None)
-        d = mc.dim
-        self.loss_fn = LpLoss(d=d, reduction="mean") if config.loss == "l2" else H1Loss(d=d, reduction="mean")
+        self.loss_fn = LpLoss(d=mc.dim, reduction="mean") if config.loss == "l2" else H1Loss(d=mc.dim, reduction="mean")
 
     @property
     def n_parameters(self) -> int:
@@ -334,77 +297,30 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Everything :mod:`errbound.train.checkpoint` stores (format ``FORMAT_VERSION``)."""
-        return {
-            "format_version": FORMAT_VERSION,
-            "model": self.net.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "epoch": self.epoch,
-            "batch": self.batch,
-            "epoch_losses": list(self.epoch_losses),
-            "policy": policy_to_dict(self.policy),
-            "counters": {"nonfinite_steps": self.nonfinite_steps, "scaler_skips": self.scaler_skips,
-                         "steps_taken": self.steps_taken, "events_since_switch": self._events_since_switch,
-                         "train_seconds": self.train_seconds, "train_samples": self.train_samples},
-            "history": self.history,
-            "model_config": dataclasses.asdict(self.model_config),
-            "train_config": {k: v for k, v in dataclasses.asdict(self.config).items() if k != "schedule"},
-            "rng": rng_state(),
-        }
-
-    def _restore(self, state: Mapping[str, Any]) -> None:
-        path = self.run.checkpoint  # type: ignore[union-attr]
-        if state["epoch"] > self.config.epochs:
-            raise ErrboundError(f"the run in {self.run.path} has already trained {state['epoch']} epochs; "  # type: ignore[union-attr]
-                                f"pass --epochs {state['epoch']} or more to resume it")
-        try:
-            self.net.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scaler.load_state_dict(state["scaler"])
-            self.scheduler.load_state_dict(state["scheduler"])
-            self.policy = policy_from_dict(state["policy"])
-            counters = state["counters"]
-            self.nonfinite_steps, self.scaler_skips = int(counters["nonfinite_steps"]), int(counters["scaler_skips"])
-            self.steps_taken, self._events_since_switch = int(counters["steps_taken"]), int(counters["events_since_switch"])
-            self.train_seconds, self.train_samples = float(counters["train_seconds"]), int(counters["train_samples"])
-            self.history = [dict(row) for row in state["history"]]
-            set_rng_state(state["rng"])
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
-            first = (str(exc).strip().splitlines() or [""])[0][:160]
-            raise ErrboundError(f"checkpoint {path} cannot be restored ({type(exc).__name__}: {first}); "
-                                "start again with --overwrite (or another --out)") from None
-        self.net.model.set_policy(self.policy)
-        self.epoch, self.batch = int(state["epoch"]), int(state["batch"])
-        self.epoch_losses = [float(v) for v in state["epoch_losses"]]
-        # the schedule is closed form: re-evaluate it for this run's planned length (resume with more epochs)
-        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
-            group["lr"] = base * self.scheduler.lr_lambdas[0](self.scheduler.last_epoch)
-        self.resumed_from = (self.epoch, self.batch)
+        """Everything a checkpoint stores (:func:`errbound.train.checkpoint.capture`)."""
+        return checkpoint.capture(self)
 
     def save_checkpoint(self) -> Path | None:
         """Commit: write the checkpoint atomically, then ``metrics.jsonl`` from its history (rank 0 only)."""
         if self.run is None or self.rank != 0:
             return None
-        write_checkpoint(self.run.checkpoint, self.state_dict())
+        checkpoint.write_checkpoint(self.run.checkpoint, self.state_dict())
         self.run.write_metrics(self.history)
         return self.run.checkpoint
 
-    # -- steps ---------------------------------------------------------------------------------------------
-    def _autocast(self) -> torch.autocast:
-        return autocast_for(self.policy, self.device)
-
-    def _set_policy(self, policy: PrecisionPolicy) -> None:
+    def set_policy(self, policy: PrecisionPolicy, keep_events: bool = False) -> None:
+        """Switch the precision policy of the model (and reset the non-finite event count, unless asked)."""
         self.policy = policy
         self.net.model.set_policy(policy)
-        self._events_since_switch = 0
+        if not keep_events:
+            self.events_since_switch = 0
 
+    # -- one step ------------------------------------------------------------------------------------------
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, bool]:
         """One optimisation step; returns (loss, taken). A non-finite step is skipped and counted."""
         use_scaler = self.policy.needs_grad_scaler and self.scaler.is_enabled()
         self.optimizer.zero_grad(set_to_none=True)
-        with self._autocast():
+        with autocast_for(self.policy, self.device):
             pred = self.model(xb)
         loss = self.loss_fn(pred, yb)
         if use_scaler:
@@ -441,174 +357,50 @@ class Trainer:
                 self.scaler_skips += 1
                 return float(loss.detach()), False
         self.nonfinite_steps += 1
-        self._events_since_switch += 1
+        self.events_since_switch += 1
         n = self.config.fallback_after
-        if n is not None and self._events_since_switch >= n and self.policy != FULL:
+        if n is not None and self.events_since_switch >= n and self.policy != FULL:
             safer = SAFER(self.policy)
-            print(f"errbound train: {self._events_since_switch} non-finite steps in precision "
+            print(f"errbound train: {self.events_since_switch} non-finite steps in precision "
                   f"{self.policy.name!r}; falling back to {safer.name!r}", file=sys.stderr)
-            self._set_policy(safer)
+            self.set_policy(safer)
         return float("nan"), False
 
-    def _batches(self, epoch: int) -> list[torch.Tensor]:
+    def batches(self, epoch: int) -> list[torch.Tensor]:
+        """This process's sample indices of each batch of epoch ``epoch`` (a permutation seeded by (seed, epoch))."""
         n, bs = self.x_train.shape[0], self.config.batch_size
         gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
         perm = torch.randperm(n, generator=gen)
-        batches = []
+        out = []
         for start in range(0, n, bs):
             idx = perm[start:start + bs]
             if idx.numel() % self.world:
                 continue  # a final batch that cannot be shared equally among the processes is dropped
             local = idx.numel() // self.world
-            batches.append(idx[self.rank * local:(self.rank + 1) * local])
-        return batches
+            out.append(idx[self.rank * local:(self.rank + 1) * local])
+        return out
 
-    def _stop_requested(self, flag: SignalFlag | None) -> bool:
+    def stop_requested(self, flag: SignalFlag | None) -> bool:
+        """Whether a signal asked to stop (agreed by every process of a distributed run)."""
         stop = flag is not None and flag.received is not None
-        if self.world > 1:  # every rank stops at the same step
+        if self.world > 1:
             t = torch.tensor([float(stop)], device=self.device if self.device.type == "cuda" else "cpu")
             torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
             stop = bool(t.item())
         return stop
 
+    # -- epochs --------------------------------------------------------------------------------------------
     def train_epoch(self, epoch: int, flag: SignalFlag | None = None, bar: Any = None) -> float:
-        """Train epoch ``epoch`` from batch ``self.batch``; return the mean loss of its taken steps.
-
-        With a :class:`SignalFlag` that has received a signal, stops after the current step, writes a
-        checkpoint holding the position and raises :class:`TrainingInterrupted`.
-        """
-        self.model.train()
-        sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
-        batches = self._batches(epoch)
-        x_train, y_train = self.x_train, self.y_train
-        for i in range(self.batch, len(batches)):
-            idx = batches[i]
-            sync()
-            start = time.perf_counter()
-            xb = x_train[idx].to(self.device, non_blocking=True)
-            yb = y_train[idx].to(self.device, non_blocking=True)
-            loss, taken = self.train_step(xb, yb)
-            sync()
-            self.train_seconds += time.perf_counter() - start
-            if taken:
-                self.epoch_losses.append(loss)
-            self.train_samples += idx.numel() * self.world
-            self.batch = i + 1
-            if bar is not None:
-                bar.update(idx.numel() * self.world)
-                if taken:
-                    bar.set_postfix_str(f"loss {np.mean(self.epoch_losses):.4g}", refresh=False)
-            if self._stop_requested(flag) and self.batch < len(batches):
-                checkpoint = self.save_checkpoint()
-                raise TrainingInterrupted(flag.received or 2, checkpoint, self.epoch, self.batch)  # type: ignore[union-attr]
-        return float(np.mean(self.epoch_losses)) if self.epoch_losses else float("nan")
+        """Train epoch ``epoch`` from the current batch (:func:`errbound.train.loop.train_epoch`)."""
+        return train_epoch(self, epoch, flag, bar)
 
     def evaluate(self) -> tuple[dict[int, float], dict[int, float]]:
         """Mean relative L2 and H1 errors on each test resolution, under the current policy."""
         return evaluate(self.net, self.test_data, model_config=self.model_config, policy=self.policy,
                         device=self.device, batch_size=self.config.eval_batch_size)
 
-    # -- loop ----------------------------------------------------------------------------------------------
-    def _banner(self) -> list[tuple[str, str]]:
-        c, mc = self.config, self.model_config
-        sched = ", ".join(f"{p.name} from epoch {e}" for e, p in c.schedule) if len(c.schedule) > 1 else c.schedule[0][1].name
-        tests = ", ".join(f"{r}: {tuple(x.shape)}" for r, (x, _) in sorted(self.test_data.items()))
-        start = "new run" if self.resumed_from is None else (
-            f"resuming after epoch {self.epoch}" + (f", batch {self.batch}" if self.batch else ""))
-        items = [
-            ("model", f"FNO {mc.dim}-D, hidden {mc.hidden}, modes {mc.modes}, {mc.n_layers} layers, {mc.backend} "
-                      f"backend: {format_count(self.n_parameters)} parameters ({self.n_parameters})"),
-            ("device", f"{self.device}" + (f" x {self.world} processes" if self.world > 1 else "")),
-            ("precision", sched + (f" (policy now {self.policy.name})" if self.policy != c.schedule[0][1] else "")),
-            ("data", f"train {tuple(self.x_train.shape)}, test {tests}" + (f" from {self.data_source}" if self.data_source else "")),
-            ("optimiser", f"{c.optimizer} lr {c.lr:g} weight decay {c.weight_decay:g}, {c.scheduler} schedule, "
-                          f"{c.loss} loss, batch {c.batch_size}, {c.epochs} epochs"),
-            ("run folder", str(self.run.path) if self.run is not None else "none (nothing is saved)"),
-            ("start", start),
-        ]
-        return items
-
-    def fit(self, callbacks: Sequence[Callable[["Trainer", dict[str, Any]], None]] = ()) -> TrainResult:
-        """Train from the current position to ``config.epochs``, committing a checkpoint at each epoch end.
-
-        Holds the run folder's lock throughout; SIGINT/SIGTERM stop the run after the current step with a
-        checkpoint (:class:`TrainingInterrupted`).
-        """
-        if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(self.device)
-        wall = time.perf_counter()
-        display = TrainDisplay(self.show_progress and self.rank == 0 and progress_enabled())
-        owner = self.run if self.run is not None and self.rank == 0 else None
-        if owner is not None:
-            owner.acquire()
-        try:
-            if owner is not None:
-                if self.overwrite:
-                    owner.clear()
-                    self.overwrite = False
-                if self.epoch < self.config.epochs:
-                    owner.summary.unlink(missing_ok=True)  # a summary describes a finished run only
-                if self.resumed_from is not None:
-                    owner.write_metrics(self.history)  # repair: metrics are what the commit point implies
-            display.banner(self._banner())
-            with deferred_signals() as flag:
-                self._loop(flag, display, callbacks)
-        finally:
-            if owner is not None:
-                owner.release()
-        result = self._result(wall)
-        display.line(f"done: {result.epochs} epochs, {result.minutes:.2f} min, {result.samples_per_s:.0f} samples/s, "
-                     + ", ".join(f"test@{r} l2 {v:.4g}" for r, v in sorted(result.test_l2.items())))
-        return result
-
-    def _loop(self, flag: SignalFlag, display: TrainDisplay,
-              callbacks: Sequence[Callable[["Trainer", dict[str, Any]], None]]) -> None:
-        c = self.config
-        for epoch in range(self.epoch, c.epochs):
-            if self.batch == 0:
-                scheduled = c.policy_at(epoch)
-                if any(start == epoch for start, _ in c.schedule) and epoch > 0 and scheduled != self.policy:
-                    self._set_policy(scheduled)
-            seconds0, samples0 = self.train_seconds, self.train_samples
-            n_samples = (self.x_train.shape[0] // (c.batch_size)) * c.batch_size if self.world > 1 else self.x_train.shape[0]
-            bar = display.epoch_bar(epoch, c.epochs, n_samples, min(self.batch * c.batch_size, n_samples))
-            try:
-                train_loss = self.train_epoch(epoch, flag, bar)
-            finally:
-                bar.close()
-            with warnings.catch_warnings():  # an epoch whose every step was skipped is reported, not warned about
-                warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
-                self.scheduler.step()
-            self.epoch, self.batch, self.epoch_losses = epoch + 1, 0, []
-            row: dict[str, Any] = {"epoch": self.epoch, "train_loss": train_loss, "precision": self.policy.name,
-                                   "nonfinite_steps": self.nonfinite_steps, "scaler_skips": self.scaler_skips,
-                                   "lr": self.optimizer.param_groups[0]["lr"]}
-            if self.epoch % c.eval_every == 0 or self.epoch == c.epochs:
-                l2, h1 = self.evaluate()
-                row["test_l2"] = {str(k): v for k, v in l2.items()}
-                row["test_h1"] = {str(k): v for k, v in h1.items()}
-            self.history.append(row)
-            self.save_checkpoint()
-            display.epoch_line(row, c.epochs, self.train_seconds - seconds0, self.train_samples - samples0, c.loss)
-            for cb in callbacks:
-                cb(self, row)
-            if self.epoch < c.epochs and self._stop_requested(flag):
-                raise TrainingInterrupted(flag.received or 2, self.run.checkpoint if self.run else None, self.epoch, 0)
-
-    def _result(self, wall: float) -> TrainResult:
-        last = self.history[-1] if self.history else {}
-        if last.get("epoch") == self.epoch and "test_l2" in last and len(last["test_l2"]) == len(self.test_data):
-            l2 = {int(k): v for k, v in last["test_l2"].items()}
-            h1 = {int(k): v for k, v in last["test_h1"].items()}
-        else:
-            l2, h1 = self.evaluate()
-        peak = torch.cuda.max_memory_allocated(self.device) / 2**20 if self.device.type == "cuda" else None
-        train_losses = [r["train_loss"] for r in self.history]
-        n_batches = len(self._batches(0))
-        return TrainResult(
-            test_l2=l2, test_h1=h1, train_loss=train_losses[-1] if train_losses else float("nan"),
-            samples_per_s=self.train_samples / self.train_seconds if self.train_seconds > 0 else float("nan"),
-            peak_mem_mib=peak, nonfinite_steps=self.nonfinite_steps, scaler_skips=self.scaler_skips, epochs=self.epoch,
-            minutes=(time.perf_counter() - wall) / 60, final_precision=self.policy.name, history=self.history,
-            steps_taken=self.steps_taken, steps_total=n_batches * self.epoch,
-        )
+    def fit(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
+        """Train from the current position to ``config.epochs``, committing a checkpoint at each epoch end
+        (:func:`errbound.train.loop.run_epochs`: holds the run folder's lock; SIGINT/SIGTERM stop after the
+        current step with a checkpoint and raise :class:`TrainingInterrupted`)."""
+        return run_epochs(self, callbacks)
