@@ -60,7 +60,7 @@ class TrainDisplay:
             parts.append(f"test@{res} l2 {_num(value)} h1 {_num(row['test_h1'][res])}")
         parts.append(f"lr {row['lr']:.3g}")
         rate = f", {samples / seconds:.0f} samples/s" if seconds > 0 else ""
-        parts.append(f"{seconds:.1f} s{rate}")
+        parts.append(f"{seconds:.3g} s{rate}")
         if row.get("nonfinite_steps"):
             parts.append(f"non-finite steps {row['nonfinite_steps']}")
         note("  ".join(parts), enabled=True)
