@@ -204,10 +204,10 @@ def test_unusable_checkpoints_are_one_line_saying_why(toy, tmp_path, capsys, kin
 
 
 # -- faults ------------------------------------------------------------------------------------------------
-def _cli(args, timeout=120):
+def _cli(args, timeout=120, module=True):
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "errbound", *args], capture_output=True, text=True, env=ENV,
-                          timeout=timeout)
+    proc = subprocess.run([sys.executable, *(["-m", "errbound"] if module else []), *args], capture_output=True,
+                          text=True, env=ENV, timeout=timeout)
     return proc, time.perf_counter() - start
 
 
@@ -220,11 +220,17 @@ def test_unusable_out_is_one_line_within_two_seconds(tmp_path, where):
         (tmp_path / "ro").mkdir(mode=0o500)
         if os.geteuid() == 0:  # root writes anywhere: make the folder read-only the hard way, if possible
             pytest.skip("running as root: permissions are not enforced (the check is covered in-process below)")
-    proc, seconds = _cli(["train", "--dataset", "darcy", "--res", "16", "--out", str(out), "--cache-dir",
-                          str(tmp_path / "cache")])
-    _one_line_error(proc.returncode, proc.stderr, str(out))
-    assert seconds < 2.0, seconds  # before torch is imported or any data generated
-    assert not (tmp_path / "cache").exists()
+    proc, seconds = _cli(["-X", "importtime", "-m", "errbound", "train", "--dataset", "darcy", "--res", "16", "--out",
+                          str(out), "--cache-dir", str(tmp_path / "cache")], module=False)
+    imports = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    _one_line_error(proc.returncode, "\n".join(line for line in proc.stderr.splitlines() if line not in imports), str(out))
+    assert not any(line.split("|")[-1].strip() == "torch" for line in imports)  # refused before torch is imported
+    assert not (tmp_path / "cache").exists()  # and before any data is generated
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import errbound.cli"], env=ENV, check=True)
+    baseline = time.perf_counter() - start  # the interpreter and errbound's own import, on this machine now
+    # 2 s is the acceptance bound (0.6 s measured); on an overloaded machine allow three times the baseline
+    assert seconds < max(2.0, 3 * baseline), (seconds, baseline)
 
 
 def test_read_only_out_and_cache_are_refused_before_any_data(tmp_path, monkeypatch, capsys):
