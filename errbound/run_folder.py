@@ -46,9 +46,10 @@ _RUN_FILES = (CHECKPOINT_NAME, METRICS_NAME, SUMMARY_NAME, CONFIG_NAME)
 _HELD: dict[Path, list[int]] = {}
 
 
-def os_error_message(exc: OSError, what: str, fix: str) -> str:
-    """One line for a disk or permission error: the path, the system's reason and the fix."""
-    path = exc.filename or "?"
+def os_error_message(exc: OSError, what: str, fix: str, path: str | os.PathLike[str] | None = None) -> str:
+    """One line for a disk or permission error: the path (the error's own, else ``path``), the system's reason
+    and the fix."""
+    path = exc.filename or path or "?"
     reason = exc.strerror or type(exc).__name__
     if exc.errno == errno.ENOSPC:
         fix = "free disk space or " + fix
@@ -239,7 +240,7 @@ class RunFolder:
             with atomic_path(target) as tmp:
                 tmp.write_text(text)
         except OSError as exc:
-            raise ErrboundError(os_error_message(exc, f"write the {what}", "pass another --out")) from None
+            raise ErrboundError(os_error_message(exc, f"write the {what}", "pass another --out", target)) from None
 
     def write_metrics(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """``metrics.jsonl``: one JSON object per finished epoch (NaN written as NaN: losses can be)."""

@@ -492,3 +492,18 @@ def test_help_shows_defaults(command, needles, capsys):
     shown = " ".join(capsys.readouterr().out.split())
     for needle in needles:
         assert needle in shown, (needle, shown)
+
+
+def test_full_disk_while_caching_a_dataset_is_one_line_and_leaves_no_entry(tmp_path, monkeypatch, capsys):
+    import collections
+    import shutil
+
+    def zip_writer_fails(obj, f, *a, **kw):  # what torch.save raises when the disk fills up mid-write
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 128 vs 0")
+
+    monkeypatch.setattr(torch, "save", zip_writer_fails)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: collections.namedtuple("u", "total used free")(1, 1, 0))
+    code, _, err = _main(["train", "--dataset", "darcy", "--res", "9", "--n-train", "4", "--n-test", "2", "--epochs",
+                          "1", "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run")], capsys)
+    _one_line_error(code, err, "No space left on device", "--cache-dir")
+    assert list((tmp_path / "cache").iterdir()) == []  # no half-made cache entry

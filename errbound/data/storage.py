@@ -63,8 +63,21 @@ def save_pair(path: str | os.PathLike[str], x: Any, y: Any) -> Path:
     if not (torch.isfinite(x_t).all() and torch.isfinite(y_t).all()):
         raise ErrboundError(f"refusing to save non-finite values to {path}: the generator produced NaN or inf")
     path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save({"x": x_t, "y": y_t}, tmp)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save({"x": x_t, "y": y_t}, tmp)
+    except (OSError, RuntimeError) as exc:  # torch's zip writer reports a full disk as a RuntimeError
+        import shutil
+
+        need = x_t.nbytes + y_t.nbytes
+        try:
+            free = shutil.disk_usage(path.parent).free
+        except OSError:
+            free = None
+        reason = (f"No space left on device ({free} bytes free, {need} needed)" if free is not None and free < need
+                  else (getattr(exc, "strerror", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]))
+        raise ErrboundError(f"cannot write the dataset file {path}: {reason}; free disk space, or pass --cache-dir DIR "
+                            "(or set ERRBOUND_DATA) on a disk with room") from None
     return path
 
 

@@ -94,7 +94,7 @@ def write_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
             _write_bytes(tmp, buffer.getbuffer())
     except OSError as exc:
         last = f"the last good checkpoint {path} is intact" if path.is_file() else "no checkpoint was written yet"
-        raise ErrboundError(os_error_message(exc, "write the checkpoint", f"pass another --out ({last})")) from None
+        raise ErrboundError(os_error_message(exc, "write the checkpoint", f"pass another --out ({last})", path)) from None
 
 
 def read_checkpoint(path: Path, *, model_config: Mapping[str, Any], map_location: Any) -> dict[str, Any]:
