@@ -91,7 +91,8 @@ def test_public_names_are_exported():
     for name in train_pkg.__all__:
         assert hasattr(train_pkg, name)
     public = {n for n in vars(train_pkg) if not n.startswith("_")} - {"annotations"}
-    modules = {"emulated", "spectral", "contraction", "models", "losses", "trainer", "bench"}
+    modules = {"emulated", "spectral", "contraction", "models", "losses", "trainer", "bench", "checkpoint", "display",
+               "evaluation", "interrupt", "loop"}
     assert public - modules == set(train_pkg.__all__)
 
 

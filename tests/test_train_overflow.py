@@ -39,7 +39,7 @@ def _json(capsys, argv):
 
 @pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before `optimizer.step\\(\\)`")
 @pytest.mark.parametrize("precision, overflows", [("half+none", True), ("half+pow2", False)])
-def test_predicted_and_observed_fp16_overflow_agree(scaled_darcy, capsys, precision, overflows):
+def test_predicted_and_observed_fp16_overflow_agree(scaled_darcy, tmp_path, capsys, precision, overflows):
     data = scaled_darcy / "darcy_train_64.pt"
     pred = _json(capsys, ["precision", "--data", str(data), "--precision", precision, "--backend", "fft",
                           "--modes", "12", "--json"])
@@ -47,6 +47,6 @@ def test_predicted_and_observed_fp16_overflow_agree(scaled_darcy, capsys, precis
     run = _json(capsys, ["train", "--dataset", "darcy", "--data", str(scaled_darcy), "--res", "64",
                          "--precision", precision, "--backend", "fft", "--device", "cpu", "--no-normalize",
                          "--epochs", "1", "--n-train", "8", "--n-test", "4", "--batch-size", "4", "--hidden", "8",
-                         "--modes", "12", "--layers", "2", "--json"])
+                         "--modes", "12", "--layers", "2", "--out", str(tmp_path / "run"), "--json"])
     assert (run["nonfinite_steps"] > 0) is overflows  # what training met
     assert run["precision"] == precision.replace("+pow2", "")  # half's default stabilizer is pow2

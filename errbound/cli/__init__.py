@@ -22,7 +22,7 @@ from typing import Sequence
 from errbound.cli._output import CommandOutput
 from errbound.errors import ErrboundError
 
-__all__ = ["main", "SUBCOMMANDS", "CommandOutput"]
+__all__ = ["main", "SUBCOMMANDS", "CommandOutput", "HelpFormatter"]
 
 #: name -> (module, one-line help). Order is the order shown by ``errbound --help``.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -60,6 +60,36 @@ def _top_help() -> str:
     return "\n".join(lines)
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, adding ``(default: X)`` to every option whose help does not already say it.
+
+    Given to every subcommand's parser, so ``errbound CMD --help`` shows each default once; options
+    without a default (None), flags (False) and ``--help`` itself are left as they are.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (default is None or default is False or default is argparse.SUPPRESS or not action.option_strings
+                or "default" in text.lower()):
+            return text
+        shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        return f"{text} (default: {str(shown).replace('%', '%%')})" if text else f"(default: {shown})"
+
+
+def _explicit_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> frozenset[str]:
+    """Destinations given on the command line (parsed again with every default suppressed)."""
+    saved = [(action, action.default) for action in parser._actions]
+    try:
+        for action, _ in saved:
+            action.default = argparse.SUPPRESS
+        given = parser.parse_args(list(argv))
+    finally:
+        for action, default in saved:
+            action.default = default
+    return frozenset(vars(given))
+
+
 def _fail(message: str) -> int:
     print(f"errbound: error: {message}", file=sys.stderr)
     return 2
@@ -88,19 +118,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.name == module_name:
             return _fail(f"command {name!r} is not available in this build of errbound")
         raise
-    parser = argparse.ArgumentParser(prog=f"errbound {name}", description=help_)
+    parser = argparse.ArgumentParser(prog=f"errbound {name}", description=help_, formatter_class=HelpFormatter)
     module.add_arguments(parser)
+    for action in parser._actions:  # argparse prints no help line (so no default) for options without help
+        if action.help is None and action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+            action.help = "(default: %(default)s)"
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout instead of tables")
     options = parser.parse_args(args[1:])
     seed = getattr(options, "seed", None)
     if isinstance(seed, int) and not isinstance(seed, bool) and seed < 0:  # numpy and torch seeds are >= 0
         return _fail(f"--seed must be an integer >= 0, got {seed}")
+    options._explicit = _explicit_options(parser, args[1:])
     try:
         output = module.run(options)
     except ErrboundError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
-        return _fail("interrupted")
+        print("errbound: interrupted", file=sys.stderr)
+        return 130
     except MemoryError:
         return _fail(f"{name}: out of memory; pass smaller sizes (fewer or coarser resolutions, fewer samples)")
     try:

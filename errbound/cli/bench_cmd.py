@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from errbound.cli._output import CommandOutput, format_table
 from errbound.errors import ErrboundError
@@ -19,9 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=int, help="hidden channels (default 64 on CUDA, 16 on CPU)")
     parser.add_argument("--modes", type=int, help="retained modes per axis, neuraloperator's n_modes (default: the table of "
                         "errbound.modes, 24 in 2-D, capped by the grid)")
-    parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per configuration (median reported)")
+    parser.add_argument("--layers", type=int, default=4, help="Fourier layers")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per configuration (the first "
+                        "configuration also runs once untimed before any timing)")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps per configuration (median and spread reported)")
     parser.add_argument("--device", help="cpu or cuda (default: cuda if available, else cpu)")
     parser.add_argument("--factorization", choices=("dense", "cp"), default="dense", help="spectral weights (cp: TFNO)")
     parser.add_argument("--rank", type=float, default=0.1, help="CP rank (fraction of dense parameters if < 1)")
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         raise MissingDependencyError("torch", "train") from None
     from errbound.progress import progress
     from errbound.results import provenance
-    from errbound.train.bench import BenchConfig, bench_neuralop, bench_step, neuralop_available
+    from errbound.train.bench import BenchConfig, bench_neuralop, bench_step, neuralop_available, warm_up_process
     from errbound.policy import parse_policy
     from errbound.train.spectral import BACKENDS
     from errbound.train.trainer import resolve_device
@@ -67,11 +69,17 @@ def run(args: argparse.Namespace) -> CommandOutput:
     with_neuralop = not args.no_neuralop and neuralop_available()
     jobs = [(r, b, p) for r in res for b in backends for p in policies]
     rows = []
+
+    def config(r: int, b: str, p: Any) -> BenchConfig:
+        return BenchConfig(res=r, policy=p, backend=b, batch=batch, hidden=hidden, modes=min(modes, r),
+                           n_layers=args.layers, warmup=args.warmup, steps=args.steps, device=str(device),
+                           factorization=None if args.factorization == "dense" else "cp", rank=args.rank,
+                           contraction=args.contraction)
+
+    if jobs:
+        warm_up_process(config(*jobs[0]))
     for r, b, p in progress(jobs, total=len(jobs), label="bench"):
-        cfg = BenchConfig(res=r, policy=p, backend=b, batch=batch, hidden=hidden, modes=min(modes, r),
-                          n_layers=args.layers, warmup=args.warmup, steps=args.steps, device=str(device),
-                          factorization=None if args.factorization == "dense" else "cp", rank=args.rank,
-                          contraction=args.contraction)
+        cfg = config(r, b, p)
         try:
             rows.append(bench_step(cfg))
         except ErrboundError as exc:  # unsupported combination (e.g. fp16 fft at 384): recorded, run continues
@@ -98,7 +106,8 @@ def run(args: argparse.Namespace) -> CommandOutput:
     data = {"device": str(device), "batch": batch, "hidden": hidden, "modes": modes, "n_layers": args.layers,
             "warmup": args.warmup, "steps": args.steps, "neuralop": with_neuralop, "rows": rows,
             "provenance": provenance()}
-    cols = ["lib", "res", "precision", "backend", "samples_per_s", "peak_mem_mib", "loss_finite", "speed_vs_own_full", "mem_vs_own_full", "error"]
+    cols = ["lib", "res", "precision", "backend", "samples_per_s", "step_ms_median", "step_ms_min", "step_ms_max",
+            "spread_pct", "peak_mem_mib", "loss_finite", "speed_vs_own_full", "mem_vs_own_full", "error"]
     text = format_table(rows, cols)
     if not with_neuralop:
         text += "\n(neuraloperator not importable: its FNO was not run)"

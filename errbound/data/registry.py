@@ -18,7 +18,8 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping, Sequence
 
 from errbound.errors import ErrboundError
-from errbound.data.storage import dataset_filename, default_cache_dir, load_pair, save_pair
+from errbound.data.storage import (clean_temp_files, dataset_filename, default_cache_dir, file_record, folder_lock,
+                                   load_pair, save_pair, verify_files)
 
 __all__ = ["DatasetSpec", "DatasetFiles", "DATASETS", "dataset_names", "get_dataset", "make_dataset"]
 
@@ -214,21 +215,38 @@ def make_dataset(
     files = DatasetFiles(name=name, folder=folder, res=res, test_res=tres, n_train=n_train, n_test=n_test,
                          dim=spec.dim, generated=False)
     meta_path = folder / "meta.json"
-    if not overwrite and _cache_complete(files, meta_path, key):
-        return files
+    created = not folder.exists()
+    try:
+        with folder_lock(folder):  # one writer per cache entry; the holder may clean what a killed writer left
+            clean_temp_files(folder)
+            if not overwrite and _cache_complete(files, meta_path, key):
+                return files
+            return _generate(spec, files, meta_path, key, resolved, fine_res, device)
+    except BaseException:
+        if created:  # leave no empty cache entry behind a failed generation
+            (folder / ".lock").unlink(missing_ok=True)
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
 
+
+def _generate(spec: DatasetSpec, files: DatasetFiles, meta_path: Path, key: Mapping[str, Any],
+              resolved: Mapping[str, float], fine_res: int, device: str) -> DatasetFiles:
+    name, res, seed = files.name, files.res, int(key["seed"])
     generate = spec.generator()
-    train = generate(n_train, (res,), seed=seed, stream=0, fine_res=fine_res, params=resolved, device=device)
+    train = generate(files.n_train, (res,), seed=seed, stream=0, fine_res=fine_res, params=resolved, device=device)
     save_pair(files.train_path, *train[res])
     del train
-    test = generate(n_test, tres, seed=seed, stream=1, fine_res=fine_res, params=resolved, device=device)
+    test = generate(files.n_test, files.test_res, seed=seed, stream=1, fine_res=fine_res, params=resolved, device=device)
     for r, path in files.test_paths.items():
         save_pair(path, *test[r])
     from errbound.results import provenance, write_json_atomic
 
-    write_json_atomic(meta_path, {"key": key, "dim": spec.dim, "description": spec.description,
-                                  "files": [files.train_path.name, *(p.name for p in files.test_paths.values())],
-                                  "provenance": provenance()})
+    records = {p.name: file_record(p) for p in (files.train_path, *files.test_paths.values())}
+    write_json_atomic(meta_path, {"key": key, "dim": spec.dim, "description": spec.description, "name": name,
+                                  "files": records, "provenance": provenance()})
     return dataclasses.replace(files, generated=True)
 
 
@@ -241,4 +259,10 @@ def _cache_complete(files: DatasetFiles, meta_path: Path, key: Mapping[str, Any]
         return False
     if meta.get("key") != json.loads(json.dumps(key)):
         return False
-    return files.train_path.is_file() and all(p.is_file() for p in files.test_paths.values())
+    problem = verify_files(files.folder, meta.get("files"))
+    if problem is not None:
+        from errbound.progress import note
+
+        note(f"dataset cache {files.folder}: {problem}; regenerating")
+        return False
+    return True

@@ -2,7 +2,10 @@
 
 For each configuration a fresh FNO (2-D by default: hidden 64, 32x32 modes, 4 layers) and AdamW optimiser
 are built, random inputs of the given batch and resolution are drawn, ``warmup`` steps are run, then
-``steps`` timed steps (device synchronised around each); ``samples_per_s = batch / median step time``.
+``steps`` timed steps (device synchronised around each); ``samples_per_s = batch / median step time``, with
+the spread of the timed steps (``step_ms_min``, ``step_ms_q1``, ``step_ms_q3``, ``step_ms_max``). Before the
+first configuration, :func:`warm_up_process` runs it once untimed, so one-time costs of the process (lazy
+imports, allocator growth, first kernel launches) are not charged to whichever configuration comes first.
 ``peak_mem_mib`` is ``torch.cuda.max_memory_allocated`` over warm-up and timed steps (CUDA only; None on
 CPU). ``loss_finite`` says whether every step's loss was finite. When neuraloperator is importable the
 same configurations of its FNO run side by side (``lib`` field), with its ``fno_block_precision`` and the
@@ -25,7 +28,7 @@ from errbound.train.models import FNO, FNOConfig
 from errbound.policy import Policy
 from errbound.train.spectral import check_supported
 
-__all__ = ["BenchConfig", "bench_step", "bench_neuralop", "neuralop_available"]
+__all__ = ["BenchConfig", "bench_step", "bench_neuralop", "neuralop_available", "warm_up_process", "step_spread"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -72,7 +75,24 @@ def _row(cfg: BenchConfig, lib: str, precision: str) -> dict[str, Any]:
     return {"lib": lib, "res": cfg.res, "precision": precision, "backend": cfg.backend if lib == "errbound" else "fft",
             "factorization": cfg.factorization or "dense", "contraction": cfg.contraction,
             "batch": cfg.batch, "hidden": cfg.hidden, "modes": cfg.modes, "n_layers": cfg.n_layers,
-            "samples_per_s": None, "step_ms_median": None, "peak_mem_mib": None, "loss_finite": None, "error": None}
+            "samples_per_s": None, "step_ms_median": None, "step_ms_min": None, "step_ms_q1": None, "step_ms_q3": None,
+            "step_ms_max": None, "spread_pct": None, "peak_mem_mib": None, "loss_finite": None, "error": None}
+
+
+def step_spread(times: list[float]) -> dict[str, float]:
+    """Median, min, quartiles (linear interpolation) and max of step times in ms, and the interquartile range
+    as a percentage of the median (``spread_pct``)."""
+    ms = sorted(1e3 * t for t in times)
+
+    def q(p: float) -> float:
+        pos = p * (len(ms) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(ms) - 1)
+        return ms[lo] + (ms[hi] - ms[lo]) * (pos - lo)
+
+    med = statistics.median(ms)
+    return {"step_ms_median": med, "step_ms_min": ms[0], "step_ms_q1": q(0.25), "step_ms_q3": q(0.75),
+            "step_ms_max": ms[-1], "spread_pct": 100 * (q(0.75) - q(0.25)) / med if med > 0 else None}
 
 
 def _time_steps(step, cfg: BenchConfig, device: torch.device, row: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +108,8 @@ def _time_steps(step, cfg: BenchConfig, device: torch.device, row: dict[str, Any
         times.append(time.perf_counter() - t0)
         finite &= bool(torch.isfinite(loss).item())
     med = statistics.median(times)
-    row.update(samples_per_s=cfg.batch / med, step_ms_median=1e3 * med, loss_finite=finite,
+    row.update(step_spread(times))
+    row.update(samples_per_s=cfg.batch / med, loss_finite=finite,
                peak_mem_mib=torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None)
     return row
 
@@ -129,6 +150,14 @@ def bench_step(cfg: BenchConfig) -> dict[str, Any]:
     finally:
         del model, opt, x, y
         _release(device)
+
+
+def warm_up_process(cfg: BenchConfig) -> None:
+    """Run ``cfg`` once, untimed (at least two warm-up steps), to pay the process's one-time costs."""
+    try:
+        bench_step(dataclasses.replace(cfg, warmup=max(cfg.warmup, 2), steps=1))
+    except ErrboundError:
+        pass  # an unsupported first configuration is reported by its own row
 
 
 def neuralop_available() -> bool:

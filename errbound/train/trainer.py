@@ -10,10 +10,15 @@
   after N such events;
 * channel-wise Gaussian normalisation of inputs and outputs (statistics of the training set, stored in
   the model so checkpoints and other resolutions use the same ones);
-* checkpoint of everything (model, optimizer, scaler, scheduler, RNG states, epoch, metrics, policy) at
-  every epoch end, written atomically; ``resume=True`` continues from it. The data order of epoch ``e`` is
-  a permutation drawn from a generator seeded by ``(seed, e)``, so a resumed run replays the same batches;
-* metrics log ``metrics.jsonl`` (one JSON object per epoch, rewritten atomically);
+* a run folder (:mod:`errbound.run_folder`: lock, temp-file cleanup) and one commit point per epoch,
+  the checkpoint (:mod:`errbound.train.checkpoint`: model, optimizer, scaler, scheduler, RNG states,
+  position, counters, metrics history, policy), written atomically; ``metrics.jsonl`` is derived from it.
+  ``resume=True`` continues from it. The data order of epoch ``e`` is a permutation drawn from a generator
+  seeded by ``(seed, e)``, so a resumed run replays the same batches;
+* Ctrl-C / SIGTERM (:mod:`errbound.train.interrupt`): the current step finishes, a checkpoint holding the
+  position inside the epoch is written, and :class:`TrainingInterrupted` is raised;
+* learning-rate schedules are closed-form functions of the epoch (``cosine``: ``lr * (1 + cos(pi e / E)) / 2``
+  with ``E = epochs``), so a resumed run with more epochs follows the schedule of a run planned that long;
 * distributed data parallel when ``torch.distributed`` is initialised (``torchrun``; gloo on CPU, nccl on
   CUDA): each rank takes an equal share of each global batch, gradients are averaged, rank 0 writes files.
 """
@@ -21,30 +26,27 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import random
 import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
 from errbound.errors import ErrboundError
-from errbound.progress import progress
-from errbound.results import atomic_path
+from errbound.train import checkpoint
+from errbound.train.evaluation import autocast_for, evaluate
+from errbound.train.interrupt import SignalFlag, TrainingInterrupted
+from errbound.train.loop import Callback, TrainResult, run_epochs, train_epoch
 from errbound.train.losses import H1Loss, LpLoss
 from errbound.train.models import FNO, FNOConfig
 from errbound.policy import FULL, Policy, safer_policy
+from errbound.run_folder import CHECKPOINT_NAME, METRICS_NAME, RunFolder
 from errbound.train.spectral import check_supported
 
-__all__ = ["TrainConfig", "Trainer", "TrainResult", "NormalizedModel", "resolve_device", "CHECKPOINT_NAME"]
-
-CHECKPOINT_NAME = "checkpoint.pt"
-METRICS_NAME = "metrics.jsonl"
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "NormalizedModel", "TrainingInterrupted", "resolve_device",
+           "degenerate_data", "lr_factor", "CHECKPOINT_NAME", "METRICS_NAME"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -95,28 +97,12 @@ class TrainConfig:
             raise ErrboundError(f"grad_clip must be None or positive, got {self.grad_clip!r}")
 
     def policy_at(self, epoch: int) -> Policy:
+        """The scheduled policy of epoch ``epoch`` (before any non-finite fallback)."""
         policy = self.schedule[0][1]
         for start, p in self.schedule:
             if start <= epoch:
                 policy = p
         return policy
-
-
-@dataclasses.dataclass
-class TrainResult:
-    """Summary of a training run (the CLI's JSON summary adds provenance)."""
-
-    test_l2: dict[int, float]
-    test_h1: dict[int, float]
-    train_loss: float
-    samples_per_s: float
-    peak_mem_mib: float | None
-    nonfinite_steps: int
-    scaler_skips: int
-    epochs: int
-    minutes: float
-    final_precision: str
-    history: list[dict[str, Any]]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -144,6 +130,7 @@ class NormalizedModel(nn.Module):
         self.register_buffer("y_std", torch.ones(out_channels))
 
     def fit(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """Set the buffers to the channel-wise mean and std of ``x`` and ``y`` (std floored at 1e-12)."""
         dims = [0, *range(2, x.dim())]
         self.x_mean.copy_(x.mean(dims))
         self.x_std.copy_(x.std(dims).clamp_min(1e-12))
@@ -175,21 +162,44 @@ def _dist() -> tuple[int, int]:
     return 0, 1
 
 
-def _policy_to_dict(p: Policy) -> dict[str, Any]:
-    return {"precision": p.name, "backend": p.backend}
+def degenerate_data(x: torch.Tensor, y: torch.Tensor) -> list[str]:
+    """Warnings for training data a model cannot learn from: a constant input or target channel, or values
+    so large that fp32 statistics overflow. ``x``, ``y``: (N, C, *spatial)."""
+    out = []
+    for t, what in ((x, "input"), (y, "target")):
+        dims = [0, *range(2, t.dim())]
+        flat = t.double()
+        if not torch.isfinite(flat.abs().amax()).item() or float(flat.abs().amax()) > 1e18:
+            out.append(f"the training {what} reaches |value| {float(flat.abs().amax()):.3g}: fp32 statistics overflow "
+                       "and training will likely produce only non-finite steps; rescale the data")
+            continue
+        const = [c for c, s in enumerate(flat.std(dims).tolist()) if not s > 0]
+        if const:
+            out.append(f"the training {what} is constant (channel {', '.join(map(str, const))}): there is nothing to "
+                       "learn from it and relative errors may be meaningless; check the data")
+    return out
 
 
-def _policy_from_dict(d: Mapping[str, Any]) -> Policy:
-    from errbound.policy import parse_policy
-
-    if "precision" not in d:
-        raise ErrboundError("the checkpoint's precision policy is from an older errbound (no 'precision' name); "
-                            "start a new run without --resume")
-    return parse_policy(d["precision"], d.get("backend", "fft"))
+def lr_factor(scheduler: str, epoch: int, epochs: int, step_size: int, gamma: float) -> float:
+    """Learning-rate multiplier of epoch ``epoch`` (0-based): ``cosine`` ``(1 + cos(pi e / epochs)) / 2``,
+    ``step`` ``gamma ** (e // step_size)``, ``none`` 1. Closed form, so it depends on the epoch only."""
+    if scheduler == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * min(epoch, epochs) / epochs))
+    if scheduler == "step":
+        return gamma ** (epoch // step_size)
+    return 1.0
 
 
 class Trainer:
-    """Train an :class:`FNO` (see the module docstring). Use :meth:`fit`; it returns a :class:`TrainResult`."""
+    """Train an :class:`FNO`: the model and its optimiser, the run's position and counters, and one step.
+
+    The pieces around it: :mod:`errbound.train.loop` (the epoch loop behind :meth:`fit`),
+    :mod:`errbound.train.checkpoint` (what a commit point holds), :mod:`errbound.run_folder` (the folder and
+    its lock), :mod:`errbound.train.evaluation`, :mod:`errbound.train.display`. ``out_dir`` (a path or a
+    :class:`RunFolder`) receives the checkpoint and metrics; an existing checkpoint there is continued with
+    ``resume=True``, replaced with ``overwrite=True``, and otherwise refused. ``data_source`` is a one-line
+    description of the data for the start banner.
+    """
 
     def __init__(
         self,
@@ -199,42 +209,71 @@ class Trainer:
         test_data: Mapping[int, tuple[torch.Tensor, torch.Tensor]],
         *,
         device: str | torch.device = "cpu",
-        out_dir: str | Path | None = None,
+        out_dir: str | Path | RunFolder | None = None,
         resume: bool = False,
+        overwrite: bool = False,
         show_progress: bool = True,
+        data_source: str | None = None,
     ) -> None:
         if not isinstance(model_config, FNOConfig) or not isinstance(config, TrainConfig):
             raise ErrboundError("Trainer needs an FNOConfig and a TrainConfig")
         self.model_config, self.config = model_config, config
         self.device = resolve_device(device)
         self.rank, self.world = _dist()
-        self.out_dir = Path(out_dir) if out_dir is not None else None
-        if resume and self.out_dir is None:
+        self.run = out_dir if isinstance(out_dir, RunFolder) else (RunFolder(out_dir) if out_dir is not None else None)
+        self.out_dir = self.run.path if self.run is not None else None
+        if resume and self.run is None:
             raise ErrboundError("resume needs an output folder holding a checkpoint (pass --out DIR)")
-        self.show_progress = show_progress
-        d = model_config.dim
+        if self.run is not None and not resume and not overwrite and self.run.checkpoint.exists():
+            raise ErrboundError(f"{self.run.path} already holds a run ({CHECKPOINT_NAME}); pass --resume to continue it, "
+                                "--overwrite to replace it, or another --out")
+        self.overwrite = overwrite and not resume
+        self.show_progress, self.data_source = show_progress, data_source
+        self._load_data(train_data, test_data)
+        self._build()
+        self.epoch = 0  # finished epochs
+        self.batch = 0  # batches of epoch ``self.epoch`` already taken (nonzero only after an interrupt)
+        self.epoch_losses: list[float] = []
+        self.policy = config.schedule[0][1]
+        self.nonfinite_steps = self.scaler_skips = self.steps_taken = self.events_since_switch = 0
+        self.history: list[dict[str, Any]] = []
+        self.train_seconds, self.train_samples = 0.0, 0
+        self.resumed_from: tuple[int, int] | None = None
+        if resume:
+            path = self.run.checkpoint  # type: ignore[union-attr]
+            state = checkpoint.read_checkpoint(path, model_config=dataclasses.asdict(model_config),
+                                               map_location=self.device)
+            checkpoint.restore(self, state, path)
+            self.resumed_from = (self.epoch, self.batch)
+
+    # -- setup ---------------------------------------------------------------------------------------------
+    def _load_data(self, train_data: tuple[torch.Tensor, torch.Tensor],
+                   test_data: Mapping[int, tuple[torch.Tensor, torch.Tensor]]) -> None:
+        mc, d = self.model_config, self.model_config.dim
         x, y = (_as_channels(t.float(), d, name) for t, name in zip(train_data, ("training inputs", "training targets")))
         if x.shape[0] != y.shape[0] or x.shape[2:] != y.shape[2:]:
             raise ErrboundError(f"training inputs {tuple(x.shape)} and targets {tuple(y.shape)} do not match")
-        if x.shape[1] != model_config.in_channels or y.shape[1] != model_config.out_channels:
+        if x.shape[1] != mc.in_channels or y.shape[1] != mc.out_channels:
             raise ErrboundError(
                 f"data has {x.shape[1]} input / {y.shape[1]} output channels but the model expects "
-                f"{model_config.in_channels} / {model_config.out_channels}"
+                f"{mc.in_channels} / {mc.out_channels}"
             )
-        if config.batch_size % self.world:
-            raise ErrboundError(f"batch size {config.batch_size} is not divisible by the {self.world} processes")
+        if self.config.batch_size % self.world:
+            raise ErrboundError(f"batch size {self.config.batch_size} is not divisible by the {self.world} processes")
         self.x_train, self.y_train = x, y
         self.test_data = {
             int(r): tuple(_as_channels(t.float(), d, f"test data at {r}") for t in pair) for r, pair in test_data.items()
         }
-        spatial = tuple(x.shape[2:])
-        for _, policy in config.schedule:
-            check_supported(policy, model_config.backend, tuple(n + model_config.padding for n in spatial), model_config.fft_fallback)
+        for _, policy in self.config.schedule:
+            check_supported(policy, mc.backend, tuple(n + mc.padding for n in x.shape[2:]), mc.fft_fallback)
+        self.data_warnings = degenerate_data(x, y)
+
+    def _build(self) -> None:
+        mc, config = self.model_config, self.config
         torch.manual_seed(config.seed)
-        fno = FNO(model_config, config.schedule[0][1])
-        self.net = NormalizedModel(fno, model_config.in_channels, model_config.out_channels).to(self.device)
+        self.net = NormalizedModel(FNO(mc, config.schedule[0][1]), mc.in_channels, mc.out_channels).to(self.device)
         if config.normalize:
-            self.net.fit(x.to(self.device), y.to(self.device))
+            self.net.fit(self.x_train.to(self.device), self.y_train.to(self.device))
         self.model: nn.Module = self.net
         if self.world > 1:
             self.model = nn.parallel.DistributedDataParallel(
@@ -242,109 +281,46 @@ class Trainer:
             )
         opt_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
         self.optimizer = opt_cls(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        if config.scheduler == "cosine":
-            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.epochs)
-        elif config.scheduler == "step":
-            self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=config.step_size, gamma=config.gamma)
-        else:
-            self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda _: 1.0)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=any(p.needs_grad_scaler for _, p in config.schedule) or config.fallback_after is not None)
-        self.loss_fn = LpLoss(d=d, reduction="mean") if config.loss == "l2" else H1Loss(d=d, reduction="mean")
-        self.epoch = 0
-        self.policy = config.schedule[0][1]
-        self.nonfinite_steps = 0
-        self.scaler_skips = 0
-        self._events_since_switch = 0
-        self.history: list[dict[str, Any]] = []
-        self.train_seconds = 0.0
-        self.train_samples = 0
-        if resume:
-            self._load_checkpoint()
+
+        def factor(epoch: int) -> float:  # a closure, so LambdaLR's state_dict never stores (and restores) it
+            return lr_factor(config.scheduler, epoch, config.epochs, config.step_size, config.gamma)
+
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=any(p.needs_grad_scaler for _, p in config.schedule)
+                                           or config.fallback_after is not None)
+        self.loss_fn = LpLoss(d=mc.dim, reduction="mean") if config.loss == "l2" else H1Loss(d=mc.dim, reduction="mean")
+
+    @property
+    def n_parameters(self) -> int:
+        """Trainable parameters (real numbers; a complex weight counts twice)."""
+        return sum(p.numel() for p in self.net.parameters() if p.requires_grad)
 
     # -- state ---------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        state = {
-            "model": self.net.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "epoch": self.epoch,
-            "policy": _policy_to_dict(self.policy),
-            "nonfinite_steps": self.nonfinite_steps,
-            "scaler_skips": self.scaler_skips,
-            "events_since_switch": self._events_since_switch,
-            "history": self.history,
-            "train_seconds": self.train_seconds,
-            "train_samples": self.train_samples,
-            "model_config": dataclasses.asdict(self.model_config),
-            "rng": {
-                "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                "numpy": np.random.get_state(),
-                "python": random.getstate(),
-            },
-        }
-        return state
+        """Everything a checkpoint stores (:func:`errbound.train.checkpoint.capture`)."""
+        return checkpoint.capture(self)
 
     def save_checkpoint(self) -> Path | None:
-        """Write ``out_dir/checkpoint.pt`` atomically (rank 0 only); return its path."""
-        if self.out_dir is None or self.rank != 0:
+        """Commit: write the checkpoint atomically, then ``metrics.jsonl`` from its history (rank 0 only)."""
+        if self.run is None or self.rank != 0:
             return None
-        path = self.out_dir / CHECKPOINT_NAME
-        with atomic_path(path) as tmp:
-            torch.save(self.state_dict(), tmp)
-        with atomic_path(self.out_dir / METRICS_NAME) as tmp:
-            tmp.write_text("".join(json.dumps(row, allow_nan=True) + "\n" for row in self.history))
-        return path
+        checkpoint.write_checkpoint(self.run.checkpoint, self.state_dict())
+        self.run.write_metrics(self.history)
+        return self.run.checkpoint
 
-    def _load_checkpoint(self) -> None:
-        path = self.out_dir / CHECKPOINT_NAME  # type: ignore[operator]
-        if not path.is_file():
-            raise ErrboundError(f"no checkpoint to resume from at {path}; run without --resume to start a new run")
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=False)
-        except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint is bad input
-            raise ErrboundError(f"cannot read checkpoint {path} ({type(exc).__name__}: {exc})") from exc
-        if state.get("model_config") != dataclasses.asdict(self.model_config):
-            raise ErrboundError(
-                f"checkpoint {path} was written for a different model configuration; use the same options "
-                "as the interrupted run or a new --out folder"
-            )
-        self.net.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.epoch = int(state["epoch"])
-        self.policy = _policy_from_dict(state["policy"])
-        self.net.model.set_policy(self.policy)
-        self.nonfinite_steps = int(state["nonfinite_steps"])
-        self.scaler_skips = int(state["scaler_skips"])
-        self._events_since_switch = int(state["events_since_switch"])
-        self.history = list(state["history"])
-        self.train_seconds = float(state["train_seconds"])
-        self.train_samples = int(state["train_samples"])
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch"].cpu())
-        if rng["cuda"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
-        np.random.set_state(rng["numpy"])
-        random.setstate(rng["python"])
-
-    # -- steps ---------------------------------------------------------------------------------------------
-    def _autocast(self):
-        p = self.policy
-        return torch.autocast(self.device.type, dtype=p.torch_half_dtype if p.autocast else None, enabled=p.autocast)
-
-    def _set_policy(self, policy: Policy) -> None:
+    def set_policy(self, policy: Policy, keep_events: bool = False) -> None:
+        """Switch the precision policy of the model (and reset the non-finite event count, unless asked)."""
         self.policy = policy
         self.net.model.set_policy(policy)
-        self._events_since_switch = 0
+        if not keep_events:
+            self.events_since_switch = 0
 
+    # -- one step ------------------------------------------------------------------------------------------
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, bool]:
         """One optimisation step; returns (loss, taken). A non-finite step is skipped and counted."""
         use_scaler = self.policy.needs_grad_scaler and self.scaler.is_enabled()
         self.optimizer.zero_grad(set_to_none=True)
-        with self._autocast():
+        with autocast_for(self.policy, self.device):
             pred = self.model(xb)
         loss = self.loss_fn(pred, yb)
         if use_scaler:
@@ -361,22 +337,7 @@ class Trainer:
             torch.distributed.all_reduce(flags, op=torch.distributed.ReduceOp.MAX)
         loss_bad, grad_bad = (bool(v) for v in flags.tolist())
         if loss_bad or grad_bad:
-            self.optimizer.zero_grad(set_to_none=True)
-            if use_scaler:
-                self.scaler.update()  # unscale_ recorded the inf: the scale shrinks
-                if not loss_bad:
-                    # finite loss, overflowing *scaled* gradients: GradScaler's normal calibration, not an event
-                    self.scaler_skips += 1
-                    return float(loss.detach()), False
-            self.nonfinite_steps += 1
-            self._events_since_switch += 1
-            n = self.config.fallback_after
-            if n is not None and self._events_since_switch >= n and self.policy != FULL:
-                safer = safer_policy(self.policy)
-                print(f"errbound train: {self._events_since_switch} non-finite steps in precision "
-                      f"{self.policy.name!r}; falling back to {safer.name!r}", file=sys.stderr)
-                self._set_policy(safer)
-            return float("nan"), False
+            return self._skip_step(loss, loss_bad, use_scaler)
         if self.config.grad_clip is not None:
             nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
         if use_scaler:
@@ -384,95 +345,62 @@ class Trainer:
             self.scaler.update()
         else:
             self.optimizer.step()
+        self.steps_taken += 1
         return float(loss.detach()), True
 
-    def _batches(self, epoch: int) -> list[torch.Tensor]:
+    def _skip_step(self, loss: torch.Tensor, loss_bad: bool, use_scaler: bool) -> tuple[float, bool]:
+        self.optimizer.zero_grad(set_to_none=True)
+        if use_scaler:
+            self.scaler.update()  # unscale_ recorded the inf: the scale shrinks
+            if not loss_bad:
+                # finite loss, overflowing *scaled* gradients: GradScaler's normal calibration, not an event
+                self.scaler_skips += 1
+                return float(loss.detach()), False
+        self.nonfinite_steps += 1
+        self.events_since_switch += 1
+        n = self.config.fallback_after
+        if n is not None and self.events_since_switch >= n and self.policy != FULL:
+            safer = safer_policy(self.policy)
+            print(f"errbound train: {self.events_since_switch} non-finite steps in precision "
+                  f"{self.policy.name!r}; falling back to {safer.name!r}", file=sys.stderr)
+            self.set_policy(safer)
+        return float("nan"), False
+
+    def batches(self, epoch: int) -> list[torch.Tensor]:
+        """This process's sample indices of each batch of epoch ``epoch`` (a permutation seeded by (seed, epoch))."""
         n, bs = self.x_train.shape[0], self.config.batch_size
         gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
         perm = torch.randperm(n, generator=gen)
-        batches = []
+        out = []
         for start in range(0, n, bs):
             idx = perm[start:start + bs]
             if idx.numel() % self.world:
                 continue  # a final batch that cannot be shared equally among the processes is dropped
             local = idx.numel() // self.world
-            batches.append(idx[self.rank * local:(self.rank + 1) * local])
-        return batches
+            out.append(idx[self.rank * local:(self.rank + 1) * local])
+        return out
 
-    def train_epoch(self, epoch: int) -> float:
-        self.model.train()
-        losses = []
-        sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
-        sync()
-        start = time.perf_counter()
-        for idx in self._batches(epoch):
-            xb = self.x_train[idx].to(self.device, non_blocking=True)
-            yb = self.y_train[idx].to(self.device, non_blocking=True)
-            loss, taken = self.train_step(xb, yb)
-            if taken:
-                losses.append(loss)
-            self.train_samples += idx.numel() * self.world
-        sync()
-        self.train_seconds += time.perf_counter() - start
-        return float(np.mean(losses)) if losses else float("nan")
+    def stop_requested(self, flag: SignalFlag | None) -> bool:
+        """Whether a signal asked to stop (agreed by every process of a distributed run)."""
+        stop = flag is not None and flag.received is not None
+        if self.world > 1:
+            t = torch.tensor([float(stop)], device=self.device if self.device.type == "cuda" else "cpu")
+            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+            stop = bool(t.item())
+        return stop
 
-    @torch.no_grad()
+    # -- epochs --------------------------------------------------------------------------------------------
+    def train_epoch(self, epoch: int, flag: SignalFlag | None = None, bar: Any = None) -> float:
+        """Train epoch ``epoch`` from the current batch (:func:`errbound.train.loop.train_epoch`)."""
+        return train_epoch(self, epoch, flag, bar)
+
     def evaluate(self) -> tuple[dict[int, float], dict[int, float]]:
         """Mean relative L2 and H1 errors on each test resolution, under the current policy."""
-        self.net.eval()
-        d = self.model_config.dim
-        l2, h1 = LpLoss(d=d, reduction="sum"), H1Loss(d=d, reduction="sum")
-        out_l2, out_h1 = {}, {}
-        for res, (x, y) in sorted(self.test_data.items()):
-            check_supported(self.policy, self.model_config.backend,
-                            tuple(n + self.model_config.padding for n in x.shape[2:]), self.model_config.fft_fallback)
-            s2 = sh = 0.0
-            for start in range(0, x.shape[0], self.config.eval_batch_size):
-                xb = x[start:start + self.config.eval_batch_size].to(self.device)
-                yb = y[start:start + self.config.eval_batch_size].to(self.device)
-                with self._autocast():
-                    pred = self.net(xb)
-                s2 += float(l2(pred, yb))
-                sh += float(h1(pred, yb))
-            out_l2[res], out_h1[res] = s2 / x.shape[0], sh / x.shape[0]
-        return out_l2, out_h1
+        return evaluate(self.net, self.test_data, model_config=self.model_config, policy=self.policy,
+                        device=self.device, batch_size=self.config.eval_batch_size)
 
-    # -- loop ----------------------------------------------------------------------------------------------
-    def fit(self, callbacks: Sequence[Callable[["Trainer", dict[str, Any]], None]] = ()) -> TrainResult:
-        """Train from the current epoch to ``config.epochs``; checkpoint at each epoch end."""
-        if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(self.device)
-        wall = time.perf_counter()
-        epochs = range(self.epoch, self.config.epochs)
-        iterator = progress(epochs, total=len(epochs), label="train") if self.show_progress and self.rank == 0 else epochs
-        for epoch in iterator:
-            scheduled = self.config.policy_at(epoch)
-            if any(start == epoch for start, _ in self.config.schedule) and epoch > 0 and scheduled != self.policy:
-                self._set_policy(scheduled)
-            train_loss = self.train_epoch(epoch)
-            self.scheduler.step()
-            self.epoch = epoch + 1
-            row: dict[str, Any] = {"epoch": self.epoch, "train_loss": train_loss, "precision": self.policy.name,
-                                   "nonfinite_steps": self.nonfinite_steps, "scaler_skips": self.scaler_skips, "lr": self.optimizer.param_groups[0]["lr"]}
-            if self.epoch % self.config.eval_every == 0 or self.epoch == self.config.epochs:
-                l2, h1 = self.evaluate()
-                row["test_l2"] = {str(k): v for k, v in l2.items()}
-                row["test_h1"] = {str(k): v for k, v in h1.items()}
-            self.history.append(row)
-            self.save_checkpoint()
-            for cb in callbacks:
-                cb(self, row)
-        last = self.history[-1] if self.history else {}
-        if last.get("epoch") == self.epoch and "test_l2" in last and len(last["test_l2"]) == len(self.test_data):
-            l2 = {int(k): v for k, v in last["test_l2"].items()}
-            h1 = {int(k): v for k, v in last["test_h1"].items()}
-        else:
-            l2, h1 = self.evaluate()
-        peak = torch.cuda.max_memory_allocated(self.device) / 2**20 if self.device.type == "cuda" else None
-        train_losses = [r["train_loss"] for r in self.history]
-        return TrainResult(
-            test_l2=l2, test_h1=h1, train_loss=train_losses[-1] if train_losses else float("nan"),
-            samples_per_s=self.train_samples / self.train_seconds if self.train_seconds > 0 else float("nan"),
-            peak_mem_mib=peak, nonfinite_steps=self.nonfinite_steps, scaler_skips=self.scaler_skips, epochs=self.epoch,
-            minutes=(time.perf_counter() - wall) / 60, final_precision=self.policy.name, history=self.history,
-        )
+    def fit(self, callbacks: Sequence[Callback] = ()) -> TrainResult:
+        """Train from the current position to ``config.epochs``, committing a checkpoint at each epoch end
+        (:func:`errbound.train.loop.run_epochs`: holds the run folder's lock; SIGINT/SIGTERM stop after the
+        current step with a checkpoint and raise :class:`TrainingInterrupted`)."""
+        return run_epochs(self, callbacks)
