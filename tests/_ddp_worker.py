@@ -31,7 +31,7 @@ def main() -> None:
     trainer.optimizer = torch.optim.SGD(trainer.net.parameters(), lr=LR)
     trainer.scheduler = torch.optim.lr_scheduler.LambdaLR(trainer.optimizer, lambda _: 1.0)
     init = {k: v.detach().clone() for k, v in trainer.net.state_dict().items()}
-    ids = {str(e): [b.tolist() for b in trainer._batches(e)] for e in range(EPOCHS)}
+    ids = {str(e): [b.tolist() for b in trainer.batches(e)] for e in range(EPOCHS)}
     (out / f"ids_rank{trainer.rank}.json").write_text(json.dumps({"world": trainer.world, "ids": ids}))
     trainer.fit()
     if trainer.rank == 0:

@@ -481,7 +481,7 @@ def test_terminal_display_and_ctrl_c_through_a_pty(toy, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("command,needles", [
-    ("train", ["(default: 1000)", "(default: 100)", "(default: full)", "(default: fft)", "(default: 0.001)", "(default: auto)"]),
+    ("train", ["(default: 16)", "(default: full)", "(default: fft)", "(default: 0.001)", "(default: auto)"]),
     ("bench", ["(default: 4)", "(default: pairwise)", "(default: 2)"]),
     ("verify", ["default"]),
 ])
