@@ -55,7 +55,8 @@ except ImportError:
 from errbound.policy import STABILIZERS, Policy, parse_policy
 from errbound.train.spectral import SpectralConv, check_supported
 
-__all__ = ["PatchedSpectralConv", "patch", "unpatch", "resolve_policy", "spectral_layers", "SUPPORTED_FACTORIZATIONS"]
+__all__ = ["PatchedSpectralConv", "patch", "unpatch", "resolve_policy", "spectral_layers", "SUPPORTED_FACTORIZATIONS",
+           "load_model", "advise_model", "advice_text"]
 
 #: neuraloperator factorizations the patched layer carries (tensorly-torch tensor names, lower case)
 SUPPORTED_FACTORIZATIONS = ("dense", "cp", "tucker")
@@ -308,3 +309,182 @@ def unpatch(model: nn.Module) -> nn.Module:
         original.train(layer.training)
         _replace(model, name, original)
     return model
+
+
+# ---- advise: the model's own first spectral layer on the user's data ---------------------------------------------
+def load_model(path: str | Any) -> nn.Module:
+    """A neuraloperator model from ``torch.save(model, FILE)`` or from a neuraloperator ``state_dict()`` (which
+    carries the constructor arguments under ``_metadata``). The file is unpickled (``weights_only=False``):
+    load only files you trust. A model object is returned unchanged."""
+    if isinstance(path, nn.Module):
+        return path
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise ErrboundError(f"model file {str(path)!r} not found") from None
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is one message
+        raise ErrboundError(f"cannot read model file {str(path)!r}: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+    if isinstance(obj, nn.Module):
+        return obj
+    if isinstance(obj, dict) and isinstance(obj.get("_metadata"), dict):
+        from neuralop.models.base_model import BaseModel
+
+        meta = dict(obj["_metadata"])
+        name = str(meta.pop("_name", "")).lower()
+        cls = BaseModel._models.get(name)
+        if cls is None:
+            raise ErrboundError(f"model file {str(path)!r}: unknown neuraloperator model {name!r}")
+        meta.pop("_version", None)
+        args = meta.pop("args", ())
+        model = cls(*args, **meta)
+        model.load_state_dict(obj)
+        return model
+    raise ErrboundError(f"model file {str(path)!r} holds neither a torch module nor a neuraloperator state_dict "
+                        "(with its _metadata); save it with torch.save(model, FILE) or torch.save(model.state_dict(), FILE)")
+
+
+def _first_layer_input(model: nn.Module, x: torch.Tensor) -> tuple[str, NeuralopSpectralConv, torch.Tensor]:
+    """(name, layer, input) of the model's first neuraloperator spectral layer, run in fp32 on ``x``."""
+    layers = spectral_layers(model)
+    if not layers:
+        raise ErrboundError(f"{type(model).__name__} has no neuraloperator SpectralConv; --neuralop-model needs a "
+                            "neuraloperator FNO/TFNO (1-D, 2-D, 3-D; dense, CP, Tucker weights)")
+    name, layer = layers[0]
+    if isinstance(layer, PatchedSpectralConv):
+        raise ErrboundError("the model is patched; advise on the neuraloperator model (errbound.neuralop.unpatch)")
+    _check_convertible(layer, f"layer {name}")
+    seen: list[torch.Tensor] = []
+    handle = layer.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach().float()))
+    try:
+        with torch.no_grad():
+            model(x)
+    except ErrboundError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - shape mismatches etc. from the user's model: one line
+        raise ErrboundError(f"the model does not run on the data {tuple(x.shape)}: "
+                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    finally:
+        handle.remove()
+    return name, layer, seen[0]
+
+
+def advise_model(model: nn.Module | str, data: Any, *, formats: tuple[str, ...] | list[str] = ("fp16", "bf16"),
+                 tolerance: float = 0.1, n_samples: int = 2, target_error: float | None = None) -> dict[str, Any]:
+    """Recommend a precision for a neuraloperator model's spectral layers from its first one, on ``data``.
+
+    The model (or file, :func:`load_model`) runs in fp32 on the first ``n_samples`` samples of ``data``
+    ``(N, *grid)`` (as the model sees them: normalise them first if your pipeline does); the activations entering
+    its first SpectralConv and that layer's trained weights (errbound's layout, :class:`PatchedSpectralConv`)
+    define a block that every candidate policy of :func:`errbound.advise.candidate_policies` computes (the
+    torch engine: bit for bit errbound's arithmetic). ``prec_err`` is the relative L2 error of the block output
+    against the float64 block, ``overflow`` whether the block without a stabilizer overflows. A candidate is
+    ``ok`` when its block is finite and ``prec_err <= tolerance * discretization_err`` (the data's own
+    discretization error, :func:`errbound.advise.estimate_discretization_error`, at the model's largest mode
+    count); with ``target_error`` also the accuracy criterion :func:`errbound.advise.predicted_gap`. The
+    recommendation is the cheapest ok candidate the patched layer runs at this grid (16-bit before fp32, then
+    matrix-product ``half`` < FFT ``half`` < ``mixed``), with the ``patch(...)`` call to use."""
+    import math
+
+    import numpy as np
+
+    from errbound.advise import candidate_policies, check_samples, estimate_discretization_error, predicted_gap, \
+        storage_bits
+    from errbound.precision import block_error
+    from errbound.spectral_block import SpectralBlock
+
+    x = check_samples(data)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+        raise ErrboundError(f"n_samples must be a positive integer, got {n_samples!r}")
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
+        raise ErrboundError(f"tolerance must be a positive finite number, got {tolerance!r}")
+    net = load_model(model)
+    net = net.cpu().float().eval()
+    grid = tuple(int(n) for n in x.shape[1:])
+    inp = torch.from_numpy(x[:n_samples]).float().unsqueeze(1)
+    name, layer, act = _first_layer_input(net, inp)
+    if act.dim() != len(grid) + 2:
+        raise ErrboundError(f"the model's spectral layers are {act.dim() - 2}-D, the data {len(grid)}-D")
+    patched = PatchedSpectralConv(layer, parse_policy("full", "dft"), "dft")
+    modes = patched.modes
+    weights = patched.conv.dense_weight().numpy().astype(np.complex128).transpose(1, 0, *range(2, 2 + len(modes)))
+    act_np = act.double().numpy()
+    spatial = tuple(act.shape[2:])
+    disc = estimate_discretization_error(x, int(min(max(modes), 2 * (min(grid) // 2))))
+    disc_err = float(disc["value"])
+
+    def run(policy: Policy) -> tuple[float, bool, int]:
+        row = block_error(act_np, SpectralBlock(weights, list(modes), policy), certify=False, engine="torch")
+        return (math.inf if row["overflow"] else float(row["layer_err_rel"])), bool(row["overflow"]), \
+            int(row["prescale_exp"])
+
+    cands = []
+    for fmt, policy in candidate_policies(list(formats)):
+        try:
+            resolve_policy(policy)
+            check_supported(policy, policy.backend, spatial)
+        except ErrboundError as exc:
+            cands.append({"format": fmt, "precision": policy.name, "backend": policy.backend, "prec_err": None,
+                          "overflow": None, "ok": False, "runs": False, "why_not": str(exc)})
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, overflow, _ = run(policy.with_stabilizer("none"))
+            err, still, exp = run(policy)
+        ok = bool(math.isfinite(err) and err <= tolerance * disc_err)
+        gap = None if target_error is None else predicted_gap(err, float(target_error))
+        rank = {("half", "dft"): 0, ("half", "fft"): 1}.get((policy.mode, policy.backend), 2)
+        cands.append({"format": fmt, "precision": policy.name, "backend": policy.backend, "prec_err": err,
+                      "overflow": overflow, "overflow_with_stabilizer": still, "prescale_exp": exp, "ok": ok,
+                      "predicted_gap": gap, "ok_for_target": None if gap is None else bool(gap <= tolerance),
+                      "runs": True, "recommendable": not policy.fp8_block,
+                      "cost": [policy.mode == "full", storage_bits(fmt), rank, err]})
+    runnable = sorted((c for c in cands if c["runs"]), key=lambda c: c["cost"])
+
+    def pick(key: str, what: str) -> dict[str, Any]:
+        chosen = next((c for c in runnable if c[key] and c["recommendable"] and c["precision"] != "full"), None)
+        reason = f"cheapest candidate with {what}"
+        if chosen is None:
+            chosen = next(c for c in runnable if c["precision"] == "full")
+            reason = f"no reduced-precision candidate meets {what}; keep full precision"
+        call = f"errbound.neuralop.patch(model, precision={chosen['precision']!r}, backend={chosen['backend']!r})"
+        return {"precision": chosen["precision"], "backend": chosen["backend"], "prec_err": chosen["prec_err"],
+                "patch_call": call, "reason": reason}
+
+    out = {"model": type(net).__name__, "layer": name, "factorization": patched.kind, "modes": list(modes),
+           "channels": [layer.in_channels, layer.out_channels], "grid": list(grid), "n_samples": int(inp.shape[0]),
+           "activation_abs_max": float(act.abs().max()), "discretization_err": disc_err, "discretization": disc,
+           "tolerance": float(tolerance), "candidates": cands,
+           "recommended": pick("ok", f"prec_err <= {tolerance:g} x discretization_err {disc_err:.3g}")}
+    if target_error is not None:
+        out["target_error"] = float(target_error)
+        out["recommended_for_target"] = pick("ok_for_target", f"predicted accuracy gap <= {tolerance:g} for a "
+                                                              f"model error of {target_error:g}")
+    return out
+
+
+def advice_text(adv: dict[str, Any]) -> str:
+    """The table ``errbound advise --neuralop-model`` prints for :func:`advise_model`'s result."""
+    from errbound.cli._output import format_table
+
+    rows = [{k: ("-" if c.get(k) is None else c.get(k)) for k in
+             ("format", "precision", "backend", "prec_err", "overflow", "ok", "predicted_gap")}
+            | {"note": "" if c["runs"] else c["why_not"][:60]} for c in adv["candidates"]]
+    cols = ["format", "precision", "backend", "prec_err", "overflow", "ok"]
+    cols += ["predicted_gap"] if "target_error" in adv else []
+    lines = [
+        f"model {adv['model']}: first spectral layer {adv['layer']} ({adv['factorization']} weights, "
+        f"{adv['channels'][0]}->{adv['channels'][1]} channels, modes {adv['modes']}) on {adv['n_samples']} samples "
+        f"of a {'x'.join(map(str, adv['grid']))} grid (largest |activation| {adv['activation_abs_max']:.3g})",
+        f"discretization error of the data (relative): {adv['discretization_err']:.3g}; ok when prec_err <= "
+        f"{adv['tolerance']:g} x that",
+        "",
+        format_table(rows, cols + ["note"]),
+        "",
+        f"recommended: {adv['recommended']['precision']} ({adv['recommended']['backend']}): "
+        f"{adv['recommended']['patch_call']}",
+        f"  ({adv['recommended']['reason']})",
+    ]
+    if "recommended_for_target" in adv:
+        tgt = adv["recommended_for_target"]
+        lines += [f"recommended for a model error of {adv['target_error']:g}: {tgt['patch_call']}",
+                  f"  ({tgt['reason']})"]
+    return "\n".join(lines)
