@@ -102,8 +102,8 @@ def _worker(job: tuple[str, argparse.Namespace]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--res", type=int, default=24)
-    parser.add_argument("--n-train", type=int, default=500)
-    parser.add_argument("--n-test", type=int, default=100)
+    parser.add_argument("--n-train", type=int, default=200)
+    parser.add_argument("--n-test", type=int, default=50)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=8e-3)

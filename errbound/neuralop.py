@@ -56,7 +56,7 @@ from errbound.policy import STABILIZERS, Policy, parse_policy
 from errbound.train.spectral import SpectralConv, check_supported
 
 __all__ = ["PatchedSpectralConv", "patch", "unpatch", "resolve_policy", "spectral_layers", "SUPPORTED_FACTORIZATIONS",
-           "load_model", "advise_model", "advice_text"]
+           "load_model", "advise_model", "advice_text", "bench_patched", "bench_rows"]
 
 #: neuraloperator factorizations the patched layer carries (tensorly-torch tensor names, lower case)
 SUPPORTED_FACTORIZATIONS = ("dense", "cp", "tucker")
@@ -488,3 +488,72 @@ def advice_text(adv: dict[str, Any]) -> str:
         lines += [f"recommended for a model error of {adv['target_error']:g}: {tgt['patch_call']}",
                   f"  ({tgt['reason']})"]
     return "\n".join(lines)
+
+
+# ---- bench: neuraloperator's own precision modes against the same model patched with errbound's -------------------
+def bench_patched(cfg: Any) -> dict[str, Any]:
+    """One training-step benchmark row (``lib="neuraloperator+errbound"``) of neuraloperator's FNO as
+    :func:`errbound.train.bench.bench_neuralop` builds it (``fno_block_precision="full"``, no tanh), patched with
+    ``cfg.policy`` on ``cfg.backend``; autocast and a GradScaler as the policy says. ``cfg`` is a
+    :class:`errbound.train.bench.BenchConfig`."""
+    from neuralop.models import FNO as NeuralopFNO
+
+    from errbound.train.bench import _release, _row, _time_steps
+    from errbound.train.losses import LpLoss
+
+    device = torch.device(cfg.device)
+    policy = cfg.policy if cfg.policy.backend == cfg.backend else parse_policy(cfg.policy.name, cfg.backend)
+    row = _row(cfg, "neuraloperator+errbound", policy.name)
+    row["backend"] = policy.backend
+    spatial = (cfg.res,) * cfg.dim
+    try:
+        resolve_policy(policy)
+        check_supported(policy, policy.backend, spatial)
+    except ErrboundError as exc:
+        row["error"] = str(exc)
+        return row
+    _release(device)
+    torch.manual_seed(cfg.seed)
+    model = patch(NeuralopFNO(n_modes=(cfg.modes,) * cfg.dim, in_channels=1, out_channels=1,
+                              hidden_channels=cfg.hidden, n_layers=cfg.n_layers), policy).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler(device.type, enabled=policy.needs_grad_scaler)
+    loss_fn = LpLoss(d=cfg.dim, reduction="mean")
+    x = torch.randn(cfg.batch, 1, *spatial, device=device)
+    y = torch.randn(cfg.batch, 1, *spatial, device=device)
+
+    def step() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=policy.torch_half_dtype, enabled=policy.autocast):
+            pred = model(x)
+        loss = loss_fn(pred.float(), y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        return loss.detach()
+
+    try:
+        return _time_steps(step, cfg, device, row)
+    except torch.cuda.OutOfMemoryError:
+        row["error"] = "out of memory"
+        return row
+    finally:
+        del model, opt, x, y
+        _release(device)
+
+
+def bench_rows(configs: list[Any]) -> list[dict[str, Any]]:
+    """For each :class:`~errbound.train.bench.BenchConfig`: neuraloperator's own mode of the same name
+    (``full``; ``amp``; ``mixed``/``half`` with its tanh stabilizer; errors such as "MKL FFT doesn't support
+    tensors of type: Half" on a CPU or cuFFT's power-of-two rule are recorded in ``error``), then the same FNO
+    patched with errbound's policy (:func:`bench_patched`)."""
+    from errbound.train.bench import bench_neuralop
+
+    rows, seen = [], set()
+    for cfg in configs:
+        key = (cfg.res, cfg.policy.name)
+        if key not in seen:  # neuraloperator's own row does not depend on errbound's backend
+            seen.add(key)
+            rows.append(bench_neuralop(cfg))
+        rows.append(bench_patched(cfg))
+    return rows

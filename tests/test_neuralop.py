@@ -194,3 +194,44 @@ def test_import_without_neuraloperator_names_the_extra(monkeypatch) -> None:
     with pytest.raises(ImportError, match=r"neuraloperator.*pip install 'errbound\[neuralop\]'") as info:
         importlib.import_module("errbound.neuralop")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.filterwarnings("ignore:ComplexHalf support is experimental")  # neuraloperator's own mixed mode
+def test_cli_bench_neuralop_reports_both_libraries(capsys) -> None:
+    from errbound.cli import main
+
+    code = main(["bench", "--neuralop", "--device", "cpu", "--res", "12", "--precisions", "full,half", "--hidden", "4",
+                 "--modes", "8", "--batch", "2", "--layers", "1", "--warmup", "0", "--steps", "1", "--json"])
+    assert code == 0
+    import json
+
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    by = {(r["lib"], r["precision"]): r for r in rows}
+    assert by[("neuraloperator", "full")]["loss_finite"] is True
+    assert "MKL FFT doesn't support" in by[("neuraloperator", "half")]["error"]  # its half mode on a CPU
+    assert by[("neuraloperator+errbound", "half")]["loss_finite"] is True
+    assert by[("neuraloperator+errbound", "half")]["backend"] == "dft"
+
+
+def test_cli_advise_neuralop_model_uses_the_trained_layer(tmp_path, capsys) -> None:
+    import json
+
+    import numpy as np
+
+    from errbound.cli import main
+
+    model = _model((8, 8), "cp", hidden=4)
+    torch.save(model.state_dict(), tmp_path / "fno.pt")  # a state dict: rebuilt from neuraloperator's _metadata
+    x = np.random.default_rng(0).standard_normal((2, 16, 16))
+    np.save(tmp_path / "x.npy", x)
+    code = main(["advise", "--data", str(tmp_path / "x.npy"), "--neuralop-model", str(tmp_path / "fno.pt"),
+                 "--samples", "1", "--json"])
+    assert code == 0
+    adv = json.loads(capsys.readouterr().out)
+    assert adv["layer"] == "fno_blocks.convs.0" and adv["factorization"] == "cp"
+    assert adv["recommended"]["patch_call"].startswith("errbound.neuralop.patch(model, precision=")
+    fp16 = next(c for c in adv["candidates"] if c["precision"] == "half" and c["backend"] == "dft")
+    assert 0 < fp16["prec_err"] < 1e-2  # an fp16 block: ~1e-3 relative
+    (tmp_path / "bad.pt").write_bytes(b"not a model")
+    assert main(["advise", "--data", str(tmp_path / "x.npy"), "--neuralop-model", str(tmp_path / "bad.pt")]) == 2
+    assert capsys.readouterr().err.startswith("errbound: error: cannot read model file")
