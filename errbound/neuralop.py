@@ -467,7 +467,7 @@ def advice_text(adv: dict[str, Any]) -> str:
 
     rows = [{k: ("-" if c.get(k) is None else c.get(k)) for k in
              ("format", "precision", "backend", "prec_err", "overflow", "ok", "predicted_gap")}
-            | {"note": "" if c["runs"] else c["why_not"][:60]} for c in adv["candidates"]]
+            | {"note": "" if c["runs"] else "not run: " + c["why_not"].split(";")[0]} for c in adv["candidates"]]
     cols = ["format", "precision", "backend", "prec_err", "overflow", "ok"]
     cols += ["predicted_gap"] if "target_error" in adv else []
     lines = [
