@@ -105,8 +105,10 @@ def _check_convertible(conv: NeuralopSpectralConv, where: str) -> None:
         problems.append("complex_data=True")
     if conv.resolution_scaling_factor is not None:
         problems.append("resolution_scaling_factor")
-    if list(conv.max_n_modes) != list(_declared_modes(conv)):
-        problems.append(f"max_n_modes {list(conv.max_n_modes)} != n_modes")
+    if not conv.separable and tuple(conv.weight.shape[2:]) != tuple(_declared_modes(conv)):
+        # max_n_modes larger than n_modes: neuraloperator uses a centred slice of a larger weight
+        problems.append(f"a weight of {tuple(conv.weight.shape[2:])} modes for n_modes {_declared_modes(conv)} "
+                        "(max_n_modes != n_modes)")
     if conv.fft_norm != "forward":
         problems.append(f"fft_norm={conv.fft_norm!r}")
     if problems:
@@ -240,8 +242,7 @@ class PatchedSpectralConv(nn.Module):
 # ---- patch / unpatch ---------------------------------------------------------------------------------------------
 def resolve_policy(precision: str | Policy = "half", backend: str = "dft", stabilizer: str | None = None) -> Policy:
     """The :class:`Policy` for ``precision`` (an errbound name, or a Policy, which keeps its own backend) and
-    ``backend``, checked to be one
-    the torch layer runs (low format fp16, bf16, fp8e4m3fn or fp8e5m2; 8-bit blocks ``half`` with ``dft``).
+    ``backend``, checked to be one the torch layer runs (low format fp16, bf16, fp8e4m3fn or fp8e5m2; 8-bit blocks ``half`` with ``dft``).
     ``stabilizer`` (``none tanh clip sigma2 pow2``) overrides the name's."""
     if isinstance(precision, Policy):
         policy = precision if stabilizer is None else precision.with_stabilizer(stabilizer)

@@ -175,6 +175,8 @@ def test_bad_inputs_name_what_is_supported() -> None:
         patch(_model((8, 8), "tt"))
     with pytest.raises(ErrboundError, match="separable=True is not supported"):
         patch(FNO(n_modes=(8, 8), in_channels=1, out_channels=1, hidden_channels=4, n_layers=1, separable=True))
+    with pytest.raises(ErrboundError, match=r"max_n_modes != n_modes\) is not supported"):
+        patch(FNO(n_modes=(8, 8), in_channels=1, out_channels=1, hidden_channels=4, n_layers=1, max_n_modes=(12, 12)))
     with pytest.raises(ErrboundError, match="emulator-only.*fp16, bf16, fp8e4m3fn, fp8e5m2"):
         patch(_model((8, 8), None), "half-t11emax15")
     with pytest.raises(ErrboundError, match="use --backend dft"):
