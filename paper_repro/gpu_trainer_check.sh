@@ -7,7 +7,8 @@
 #
 # Steps (about 5-7 minutes on one H200):
 #   0. environment facts (GPU, torch, CUDA) -> env.json in $OUT/logs.tar.gz
-#   1. GPU unit tests of the trainer (fp16 cuFFT path, dft backend on CUDA) -> pytest_gpu.txt in $OUT/logs.tar.gz
+#   1. GPU unit tests of the trainer (fp16 cuFFT path, dft backend on CUDA; errbound.neuralop on CUDA when
+#      neuraloperator is importable) -> pytest_gpu.txt in $OUT/logs.tar.gz
 #   2. errbound bench: FNO 2-D, hidden 64, 32x32 modes, 4 layers, batch 16, one training step per config,
 #      res 256, 384, 421, 512 (384 and 421 are not powers of two), precisions full/amp/mixed/half, backends
 #      dft and fft; neuraloperator side by side if importable (carry a wheel in .whl/ to get it)
@@ -67,7 +68,7 @@ if [ "$DEVICE" = cuda ]; then
 fi
 
 # 1. GPU unit tests (marked gpu; skipped on CPU machines)
-"$PY" -m pytest -q -m gpu tests/test_train_spectral.py -p no:cacheprovider > "$WORK/pytest_gpu.txt" 2>&1 || echo "gpu tests failed: see pytest_gpu.txt" >&2
+"$PY" -m pytest -q -m gpu tests/test_train_spectral.py tests/test_neuralop.py -p no:cacheprovider > "$WORK/pytest_gpu.txt" 2>&1 || echo "gpu tests failed: see pytest_gpu.txt" >&2
 
 # 2. the benchmark
 # shellcheck disable=SC2086

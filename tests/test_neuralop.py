@@ -237,3 +237,38 @@ def test_cli_advise_neuralop_model_uses_the_trained_layer(tmp_path, capsys) -> N
     (tmp_path / "bad.pt").write_bytes(b"not a model")
     assert main(["advise", "--data", str(tmp_path / "x.npy"), "--neuralop-model", str(tmp_path / "bad.pt")]) == 2
     assert capsys.readouterr().err.startswith("errbound: error: cannot read model file")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("factorization", FACTORIZATIONS, ids=["dense", "cp", "tucker"])
+def test_cuda_patched_half_at_48_is_close_to_full_and_trains(factorization) -> None:
+    """CUDA's native fp16 path of the patched layer (torch's kernels, not the emulator); same contract as on
+    the CPU. Prepared for paper_repro/gpu_trainer_check.sh step 1; not run in this session (no GPU)."""
+    model = _model((16, 16), factorization, hidden=8).cuda()
+    x = torch.randn(4, 1, 48, 48, device="cuda", generator=torch.Generator("cuda").manual_seed(5))
+    patch(model, "full")
+    with torch.no_grad():
+        full = model(x)
+    patch(model, "half")
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+        half = model(x)
+    assert torch.isfinite(half).all() and _rel(half, full) <= HALF_RTOL
+    losses = _train_cuda(model, x, torch.roll(x, 1, -1) + 0.5 * x, 6)
+    assert all(math.isfinite(v) for v in losses) and losses[-1] < losses[0]
+
+
+def _train_cuda(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> list[float]:
+    scaler = torch.amp.GradScaler("cuda")
+    opt = torch.optim.Adam(model.parameters(), lr=2e-2)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cuda", dtype=torch.float16):
+            pred = model(x)
+        loss = LpLoss(d=2, reduction="mean")(pred.float(), y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        losses.append(loss.item())
+    return losses
