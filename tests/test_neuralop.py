@@ -198,7 +198,6 @@ def test_import_without_neuraloperator_names_the_extra(monkeypatch) -> None:
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.filterwarnings("ignore:ComplexHalf support is experimental")  # neuraloperator's own mixed mode
 def test_cli_bench_neuralop_reports_both_libraries(capsys) -> None:
     from errbound.cli import main
 
