@@ -7,11 +7,16 @@
 #
 # Steps (about 5-7 minutes on one H200):
 #   0. environment facts (GPU, torch, CUDA) -> env.json in $OUT/logs.tar.gz
-#   1. GPU unit tests of the trainer (fp16 cuFFT path, dft backend on CUDA) -> pytest_gpu.txt in $OUT/logs.tar.gz
+#   1. GPU unit tests of the trainer (fp16 cuFFT path, dft backend on CUDA; errbound.neuralop on CUDA when
+#      neuraloperator is importable) -> pytest_gpu.txt in $OUT/logs.tar.gz
 #   2. errbound bench: FNO 2-D, hidden 64, 32x32 modes, 4 layers, batch 16, one training step per config,
 #      res 256, 384, 421, 512 (384 and 421 are not powers of two), precisions full/amp/mixed/half, backends
 #      dft and fft; neuraloperator side by side if importable (carry a wheel in .whl/ to get it)
 #      -> $OUT/bench.json; CP (TFNO) pairwise vs naive contraction at 256 -> $OUT/bench_cp_{pairwise,naive}.json
+#   2c. issue 15: errbound bench --neuralop: neuraloperator's FNO in its own full/amp/mixed/half modes against the
+#      same FNO patched with errbound's policies (dft backend), res 256, 421, 512 (NEURALOP_RES), same model
+#      -> bench_neuralop.json in $OUT/logs.tar.gz ($OUT is full); needs neuraloperator==2.0.0 and its
+#      dependencies importable (else the step records its one-line error in bench_neuralop.stderr)
 #   3. short Darcy training run at 64x64 (200 train / 50 test, 10 epochs): full vs half (dft backend) vs the
 #      half -> mixed -> full schedule, zero-shot evaluation at 128 -> $OUT/train_darcy_{full,half,schedule}.json
 #   4. paper_repro/gpu_precision_check.py (issue 4: cuFFT fp16 vs the emulator, n = 16..2048, about 1 minute)
@@ -19,7 +24,7 @@
 # $OUT then holds 8 files, the most the device tool returns: 7 JSON results and logs.tar.gz.
 # Optional: PYTHON (default python3), BENCH_STEPS (default 10), TRAIN_EPOCHS (default 10). For a plumbing dry
 # run on a CPU machine: DEVICE=cpu BENCH_RES=16,12 BENCH_MODEL="--hidden 4 --modes 4 --layers 1 --batch 2"
-# CP_RES=16 TRAIN_SIZE="--res 16 --n-train 8 --n-test 4 --test-res 16,32 --hidden 4 --modes 4" TRAIN_EPOCHS=2
+# CP_RES=16 NEURALOP_RES=16,12 TRAIN_SIZE="--res 16 --n-train 8 --n-test 4 --test-res 16,32 --hidden 4 --modes 4" TRAIN_EPOCHS=2
 set -euo pipefail
 : "${OUT:?set OUT to an output folder}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -63,7 +68,7 @@ if [ "$DEVICE" = cuda ]; then
 fi
 
 # 1. GPU unit tests (marked gpu; skipped on CPU machines)
-"$PY" -m pytest -q -m gpu tests/test_train_spectral.py -p no:cacheprovider > "$WORK/pytest_gpu.txt" 2>&1 || echo "gpu tests failed: see pytest_gpu.txt" >&2
+"$PY" -m pytest -q -m gpu tests/test_train_spectral.py tests/test_neuralop.py -p no:cacheprovider > "$WORK/pytest_gpu.txt" 2>&1 || echo "gpu tests failed: see pytest_gpu.txt" >&2
 
 # 2. the benchmark
 # shellcheck disable=SC2086
@@ -78,6 +83,12 @@ for c in pairwise naive; do
         --factorization cp --rank 0.1 --contraction "$c" --warmup 2 --steps 5 --json \
         > "$OUT/bench_cp_$c.json" 2> "$WORK/bench_cp_$c.stderr" || true
 done
+
+# 2c. neuraloperator vs neuraloperator patched with errbound (issue 15); into the log archive ($OUT holds 8 files)
+# shellcheck disable=SC2086
+"$PY" -m errbound bench --neuralop --device "$DEVICE" --res "${NEURALOP_RES:-256,421,512}" \
+    --precisions full,amp,mixed,half --backend dft $BENCH_MODEL --warmup 3 --steps 5 --json \
+    > "$WORK/bench_neuralop.json" 2> "$WORK/bench_neuralop.stderr" || echo "bench --neuralop failed: see bench_neuralop.stderr" >&2
 
 # 3. short Darcy training runs (data generated once, cached under $ERRBOUND_DATA)
 # shellcheck disable=SC2206

@@ -27,6 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "accuracy criterion, ok when sqrt(1 + (prec_err/E)^2) - 1 <= tolerance")
     parser.add_argument("--samples", type=int, default=4, help="samples analysed (the first N; as errbound precision --samples)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the stand-in spectral weights")
+    parser.add_argument("--neuralop-model", metavar="FILE",
+                        help="a saved neuraloperator FNO/TFNO (torch.save(model) or its state_dict; unpickled: trusted "
+                             "files only): emulate its own first spectral layer with its trained weights on --data and "
+                             "print the errbound.neuralop.patch(...) call to use (needs errbound[neuralop])")
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
@@ -40,6 +44,12 @@ def run(args: argparse.Namespace) -> CommandOutput:
     if args.seed < 0:
         raise ErrboundError(f"--seed must be an integer >= 0, got {args.seed}")
     x = load_data(args.data, key=args.key, sample_axis=args.sample_axis)
+    if args.neuralop_model:
+        from errbound.neuralop import advice_text, advise_model
+
+        adv_model = advise_model(args.neuralop_model, x, formats=formats, tolerance=args.tolerance,
+                                 n_samples=args.samples, target_error=args.target_error)
+        return CommandOutput(data=adv_model, text=advice_text(adv_model))
     adv = advise(x, modes=args.modes, formats=formats, tolerance=args.tolerance, n_samples=args.samples,
                  seed=args.seed, data_name=args.data, target_error=args.target_error)
     data = adv.as_dict()

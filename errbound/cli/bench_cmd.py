@@ -30,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contraction", choices=("pairwise", "naive"), default="pairwise",
                         help="CP contraction: pairwise path search, or one naive einsum (memory ablation)")
     parser.add_argument("--no-neuralop", action="store_true", help="skip neuraloperator's FNO even when importable")
+    parser.add_argument("--neuralop", action="store_true",
+                        help="neuraloperator's FNO in its own precision modes against the same FNO patched with "
+                             "errbound's policies (errbound.neuralop; default res 256,421,512 on CUDA, 32,48 on CPU; "
+                             "precisions full,amp,mixed,half; needs errbound[neuralop])")
 
 
 def _split(text: str) -> list[str]:
@@ -52,6 +56,10 @@ def run(args: argparse.Namespace) -> CommandOutput:
 
     device = resolve_device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     cuda = device.type == "cuda"
+    if args.neuralop and not args.res:
+        args.res = "256,421,512" if cuda else "32,48"
+    if args.neuralop and not args.precisions:
+        args.precisions = "full,amp,mixed,half"
     try:
         res = [int(r) for r in _split(args.res or ("128,256,512" if cuda else "32,64"))]
     except ValueError:
@@ -69,6 +77,13 @@ def run(args: argparse.Namespace) -> CommandOutput:
     with_neuralop = not args.no_neuralop and neuralop_available()
     jobs = [(r, b, p) for r in res for b in backends for p in policies]
     rows = []
+    if args.neuralop:  # both libraries' rows come from errbound.neuralop.bench_rows (below), not our FNO's
+        from errbound.neuralop import bench_rows
+
+        jobs, with_neuralop = [], False
+        rows = bench_rows([BenchConfig(res=r, policy=p, backend=b, batch=batch, hidden=hidden, modes=min(modes, r),
+                                       n_layers=args.layers, warmup=args.warmup, steps=args.steps, device=str(device))
+                           for r in res for b in backends for p in policies])
 
     def config(r: int, b: str, p: Any) -> BenchConfig:
         return BenchConfig(res=r, policy=p, backend=b, batch=batch, hidden=hidden, modes=min(modes, r),
@@ -109,6 +124,6 @@ def run(args: argparse.Namespace) -> CommandOutput:
     cols = ["lib", "res", "precision", "backend", "samples_per_s", "step_ms_median", "step_ms_min", "step_ms_max",
             "spread_pct", "peak_mem_mib", "loss_finite", "speed_vs_own_full", "mem_vs_own_full", "error"]
     text = format_table(rows, cols)
-    if not with_neuralop:
+    if not with_neuralop and not args.neuralop:
         text += "\n(neuraloperator not importable: its FNO was not run)"
     return CommandOutput(data=data, text=text)

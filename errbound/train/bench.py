@@ -18,6 +18,7 @@ import dataclasses
 import gc
 import statistics
 import time
+import warnings
 from typing import Any, Literal
 
 import torch
@@ -206,7 +207,9 @@ def bench_neuralop(cfg: BenchConfig) -> dict[str, Any]:
         return loss.detach()
 
     try:
-        return _time_steps(step, cfg, device, row)
+        with warnings.catch_warnings():  # its complex-half path warns (once per process) that it is experimental
+            warnings.filterwarnings("ignore", message="ComplexHalf support is experimental")
+            return _time_steps(step, cfg, device, row)
     except torch.cuda.OutOfMemoryError:
         row["error"] = "out of memory"
         return row

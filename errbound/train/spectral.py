@@ -283,10 +283,14 @@ class SpectralConv(nn.Module):
         in_channels, out_channels: channel counts.
         modes: retained modes per axis (:mod:`errbound.modes`, neuraloperator's ``n_modes``).
         backend: ``"fft"`` or ``"dft"``.
-        factorization: ``None`` (dense complex weight ``(Cin, Cout, *K)``) or ``"cp"`` (CP/TFNO weight of
+        factorization: ``None`` (dense complex weight ``(Cin, Cout, *K)``), ``"cp"`` (CP/TFNO weight of
             rank ``rank``: ``W[i,o,k] = sum_r l_r A[i,r] B[o,r] prod_j C_j[k_j,r]``; the emulated blocks
-            contract with the reconstructed dense weight).
-        rank: CP rank (int), or a fraction of the dense parameter count when a float < 1.
+            contract with the reconstructed dense weight) or ``"tucker"`` (neuraloperator's TFNO weight:
+            ``W[i,o,k] = sum_{a,b,c} G[a,b,c] U[i,a] V[o,b] prod_j M_j[k_j,c_j]``, core ``G`` of shape
+            ``rank``; every block contracts with the reconstructed dense weight, computed in fp32 and cast to
+            the block's format, so gradients reach the core and the factors).
+        rank: CP rank (int), or a fraction of the dense parameter count when a float < 1; for ``"tucker"`` a
+            tuple of ``2 + d`` ints (input, output and one per mode axis).
         contraction: ``"pairwise"`` (path search) or ``"naive"`` (single einsum; ablation) for CP weights.
         path_method: ``"greedy"`` or ``"optimal"`` contraction-path search.
         fft_fallback: use the dft backend when an fp16 fft would need a non-power-of-two size.
@@ -295,8 +299,8 @@ class SpectralConv(nn.Module):
 
     def __init__(
         self, in_channels: int, out_channels: int, modes: tuple[int, ...], *,
-        backend: Literal["fft", "dft"] = "fft", factorization: Literal["cp"] | None = None,
-        rank: float = 0.5, contraction: Literal["pairwise", "naive"] = "pairwise",
+        backend: Literal["fft", "dft"] = "fft", factorization: Literal["cp", "tucker"] | None = None,
+        rank: float | tuple[int, ...] = 0.5, contraction: Literal["pairwise", "naive"] = "pairwise",
         path_method: Literal["greedy", "optimal"] = "greedy", fft_fallback: bool = False,
         policy: Policy = FULL,
     ) -> None:
@@ -306,8 +310,8 @@ class SpectralConv(nn.Module):
             raise ErrboundError(f"modes must be 1 to 3 positive integers (one per spatial axis), got {modes}")
         if backend not in BACKENDS:
             raise ErrboundError(f"unknown spectral backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
-        if factorization not in (None, "cp"):
-            raise ErrboundError(f"unknown factorization {factorization!r}; use None (dense) or 'cp'")
+        if factorization not in (None, "cp", "tucker"):
+            raise ErrboundError(f"unknown factorization {factorization!r}; use None (dense), 'cp' or 'tucker'")
         if contraction not in ("pairwise", "naive"):
             raise ErrboundError(f"unknown contraction {contraction!r}; use 'pairwise' or 'naive'")
         if not isinstance(policy, Policy):
@@ -321,6 +325,18 @@ class SpectralConv(nn.Module):
         std = (2.0 / (in_channels + out_channels)) ** 0.5
         if factorization is None:
             self.weight = nn.Parameter(torch.randn(in_channels, out_channels, *kshape, 2) * (std / math.sqrt(2)))
+        elif factorization == "tucker":
+            ranks = tuple(int(r) for r in rank) if isinstance(rank, (tuple, list)) else ()
+            if len(ranks) != 2 + len(kshape) or any(r < 1 for r in ranks):
+                raise ErrboundError(f"a Tucker weight needs rank = {2 + len(kshape)} positive ints (input, output, "
+                                    f"one per mode axis), got {rank!r}")
+            self.rank = ranks
+            fstd = (std**2 / math.prod(ranks)) ** (1 / (2 * (len(ranks) + 1)))
+            self.tucker_core = nn.Parameter(torch.randn(*ranks, 2) * fstd / math.sqrt(2))
+            self.tucker_in = nn.Parameter(torch.randn(in_channels, ranks[0], 2) * fstd / math.sqrt(2))
+            self.tucker_out = nn.Parameter(torch.randn(out_channels, ranks[1], 2) * fstd / math.sqrt(2))
+            self.tucker_modes = nn.ParameterList(
+                [nn.Parameter(torch.randn(k, r, 2) * fstd / math.sqrt(2)) for k, r in zip(kshape, ranks[2:])])
         else:
             dense = in_channels * out_channels * math.prod(kshape)
             r = int(rank) if rank >= 1 else max(1, round(rank * dense / (in_channels + out_channels + sum(kshape) + 1)))
@@ -366,6 +382,8 @@ class SpectralConv(nn.Module):
         dtype = spec.dtype
         if self.factorization is None:
             return dense_spectral_contract(spec, self.weight.to(dtype))
+        if self.factorization == "tucker":
+            return dense_spectral_contract(spec, self._dense_weight_real().to(dtype))
         x = spec.movedim(2, -1)  # (B, Cin, *K, 2)
         ops = [x, self.cp_lambda.to(dtype), self.cp_in.to(dtype), self.cp_out.to(dtype)]
         ops += [f.to(dtype) for f in self.cp_modes]
@@ -383,11 +401,15 @@ class SpectralConv(nn.Module):
         if self.factorization is None:
             return self.weight
         letters = "xyz"[: len(self.kshape)]
+        if self.factorization == "tucker":
+            core = "ab" + "cde"[: len(letters)]
+            eq = f"{core},ia,ob," + ",".join(f"{x}{c}" for x, c in zip(letters, core[2:])) + f"->io{letters}"
+            return complex_einsum(eq, self.tucker_core, self.tucker_in, self.tucker_out, *self.tucker_modes)
         eq = "r,ir,or," + ",".join(f"{c}r" for c in letters) + f"->io{letters}"
         return complex_einsum(eq, self.cp_lambda, self.cp_in, self.cp_out, *self.cp_modes)
 
     def dense_weight(self) -> torch.Tensor:
-        """The complex weight ``(Cin, Cout, *K)`` (reconstructed from CP factors if factorised)."""
+        """The complex weight ``(Cin, Cout, *K)`` (reconstructed from CP or Tucker factors if factorised)."""
         return torch.view_as_complex(self._dense_weight_real().detach().contiguous())
 
     def effective_policy(self, spatial: tuple[int, ...]) -> Policy:
