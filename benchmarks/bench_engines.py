@@ -78,6 +78,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run (small sizes) to runs/bench-quick/")
     parser.add_argument("--out", default=None, help="JSON output path")
+    parser.add_argument("--rounds", type=int, default=3, help="timed epochs per training configuration (interleaved)")
+    parser.add_argument("--n-train", type=int, default=128, help="training samples of the epoch benchmark")
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     out = Path(args.out) if args.out else (root / ("runs/bench-quick/bench_engines_cpu.json" if args.quick
@@ -86,7 +88,7 @@ def main() -> None:
     print(f"precision 256x256 fp16 FFT block: emulator {prec['emulator_s']:.3f} s, torch {prec['torch_s']:.3f} s, "
           f"ratio {prec['torch_over_emulator']:.2f}", flush=True)
     configs = [("full", "fft"), ("half", "fft"), ("half", "dft"), ("half-bf16", "dft")]
-    train = bench_training(32 if args.quick else 64, 16 if args.quick else 128, 1 if args.quick else 3,
+    train = bench_training(32 if args.quick else 64, 16 if args.quick else args.n_train, 1 if args.quick else args.rounds,
                            8 if args.quick else 32, configs)
     for row in train["rows"]:
         print(f"epoch {row['config']}: {row['epoch_s_median']:.1f} s ({row['vs_fp32']:.2f}x fp32)", flush=True)

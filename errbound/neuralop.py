@@ -464,7 +464,7 @@ def advise_model(model: nn.Module | str, data: Any, *, formats: tuple[str, ...] 
 
 def advice_text(adv: dict[str, Any]) -> str:
     """The table ``errbound advise --neuralop-model`` prints for :func:`advise_model`'s result."""
-    from errbound.cli._output import format_table
+    from errbound.tables import format_table
 
     rows = [{k: ("-" if c.get(k) is None else c.get(k)) for k in
              ("format", "precision", "backend", "prec_err", "overflow", "ok", "predicted_gap")}
