@@ -241,11 +241,16 @@ def main(name: str, argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=f"python -m paper_repro.{name}", description=ARTEFACTS.get(name, ""))
     parser.add_argument("--quick", action="store_true", help="small sizes (CPU, minutes)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--figures", default=str(REPO_ROOT / "figures"), help="folder for NAME.png/.pdf")
-    parser.add_argument("--results", default=str(REPO_ROOT / "paper_repro" / "results"), help="folder for NAME.json")
+    parser.add_argument("--figures", default=None, help="folder for NAME.png/.pdf (default figures/, with --quick "
+                        "runs/repro-quick/figures/)")
+    parser.add_argument("--results", default=None, help="folder for NAME.json (default paper_repro/results/, with "
+                        "--quick runs/repro-quick/results/)")
     args = parser.parse_args(argv)
+    quick_root = REPO_ROOT / "runs" / "repro-quick"  # untracked: quick runs never replace committed artefacts
+    figures = args.figures or (quick_root / "figures" if args.quick else REPO_ROOT / "figures")
+    results = args.results or (quick_root / "results" if args.quick else REPO_ROOT / "paper_repro" / "results")
     try:
-        ctx = Context(quick=args.quick, device=args.device, figures_dir=Path(args.figures), results_dir=Path(args.results))
+        ctx = Context(quick=args.quick, device=args.device, figures_dir=Path(figures), results_dir=Path(results))
         doc = run_artefact(name, ctx, [sys.executable, "-m", f"paper_repro.{name}", *(argv if argv is not None else sys.argv[1:])])
     except ErrboundError as exc:
         print(f"errbound: error: {exc}", file=sys.stderr)

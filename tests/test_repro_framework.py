@@ -151,3 +151,30 @@ def test_repro_cli_cuda_without_gpu_is_a_clear_error(capsys, tmp_path):
 def test_repro_list(capsys):
     assert main(["repro", "--list", "--json"]) == 0
     assert set(json.loads(capsys.readouterr().out)["artefacts"]) == set(ARTEFACTS)
+
+
+def test_quick_runs_default_to_an_untracked_folder(monkeypatch):
+    """`make demo` (repro --all --quick) must not replace the committed figures and results."""
+    import argparse
+
+    from errbound.cli import repro_cmd
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_context(**kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    import paper_repro._runner as runner
+
+    monkeypatch.setattr(runner, "Context", fake_context)
+    args = argparse.Namespace(list=False, all=True, name=None, quick=True, device="cpu", figures=None, results=None)
+    try:
+        repro_cmd.run(args)
+    except Stop:
+        pass
+    assert str(seen["figures_dir"]).endswith("runs/repro-quick/figures")
+    assert str(seen["results_dir"]).endswith("runs/repro-quick/results")

@@ -18,12 +18,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="small sizes that run on a CPU in minutes (GPU artefacts say they are not the paper's setting)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    parser.add_argument("--figures", metavar="DIR", help="folder for NAME.png/.pdf (default: figures/ of the repository)")
-    parser.add_argument("--results", metavar="DIR", help="folder for NAME.json (default: paper_repro/results/)")
+    parser.add_argument("--figures", metavar="DIR", help="folder for NAME.png/.pdf (default: figures/ of the repository; "
+                        "with --quick runs/repro-quick/figures/, so quick runs never replace the committed figures)")
+    parser.add_argument("--results", metavar="DIR", help="folder for NAME.json (default: paper_repro/results/; with "
+                        "--quick runs/repro-quick/results/)")
 
 
 def run(args: argparse.Namespace) -> CommandOutput:
-    from paper_repro._runner import ARTEFACTS, Context, format_report, run_all
+    from paper_repro._runner import ARTEFACTS, REPO_ROOT, Context, format_report, run_all
 
     if args.list:
         return CommandOutput(data={"artefacts": ARTEFACTS},
@@ -35,10 +37,11 @@ def run(args: argparse.Namespace) -> CommandOutput:
     if args.device not in ("cpu", "cuda"):
         raise ErrboundError(f"--device must be 'cpu' or 'cuda', got {args.device!r}")
     kwargs = {}
-    if args.figures:
-        kwargs["figures_dir"] = args.figures
-    if args.results:
-        kwargs["results_dir"] = args.results
+    quick_root = REPO_ROOT / "runs" / "repro-quick"  # untracked (.gitignore): a quick run leaves git status clean
+    if args.figures or args.quick:
+        kwargs["figures_dir"] = args.figures or str(quick_root / "figures")
+    if args.results or args.quick:
+        kwargs["results_dir"] = args.results or str(quick_root / "results")
     ctx = Context(quick=args.quick, device=args.device, **kwargs)
     names = list(ARTEFACTS) if args.all else [args.name]
     if not args.all:
