@@ -42,3 +42,9 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    # Leave without interpreter teardown: under load, torch 2.13's gloo/background threads have aborted at exit
+    # ("terminate called without an active exception") after every result was written; the results are on
+    # disk and checked by the test, so the process ends here.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
