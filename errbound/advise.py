@@ -401,21 +401,28 @@ def advise(
     for fmt, policy in candidate_policies([f.strip() for f in formats]):
         trainable = _trainable(policy, grid)
         engine = _engine_for(policy, trainable)
-        _, overflow, _, _ = _block_error(sample, weights, modes, policy.with_stabilizer("none"), engine)
+        runs: dict[Any, tuple[float, bool, int, float]] = {}
+
+        def run(p):  # type: ignore[no-untyped-def]  # each policy's block is computed once
+            if p not in runs:
+                runs[p] = _block_error(sample, weights, modes, p, engine)
+            return runs[p]
+
+        _, overflow, _, _ = run(policy.with_stabilizer("none"))
         fix = None
         chosen = policy
         if overflow:
             chosen = policy.with_stabilizer("pow2")
-            _, still, e, _ = _block_error(sample, weights, modes, chosen, engine)
+            _, still, e, _ = run(chosen)
             fix = {"kind": "pow2", "exponent": e, "removes_overflow": not still}
             if still:
                 chosen = policy.with_stabilizer("tanh")
-                _, still_t, _, _ = _block_error(sample, weights, modes, chosen, engine)
+                _, still_t, _, _ = run(chosen)
                 fix = {"kind": "tanh", "exponent": None, "removes_overflow": not still_t,
                        "note": f"the pow2 pre-scale 2^{e} does not keep the block in range (its output exceeds the "
                                "format's range); tanh changes the function, prec_err is against the tanh-stabilized "
                                "float64 block"}
-        err, _, _, underflow = _block_error(sample, weights, modes, chosen, engine)
+        err, _, _, underflow = run(chosen)
         ok = bool(math.isfinite(err) and err <= limit and not unresolved)
         flags = (["--precision", chosen.name, "--backend", chosen.backend, "--modes", str(modes)]
                  if trainable else None)

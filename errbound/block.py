@@ -147,12 +147,13 @@ def _stabilize(z, policy: Policy, ar, dim: int):  # type: ignore[no-untyped-def]
 
 
 def run_block(x, weights_re, weights_im, modes, policy: Policy, ar=NUMPY, *,  # type: ignore[no-untyped-def]
-              prescale_exp: int | None = None) -> BlockRun:
+              prescale_exp: int | None = None, report_underflow: bool = True) -> BlockRun:
     """Run the spectral block (module docstring) on arithmetic ``ar``.
 
     ``x``: real input ``(batch, C_in, *grid)``; ``weights_re``/``weights_im``: ``(C_out, C_in,
     *mode_shape(modes))``; all in ``ar``'s array type (numpy float64, or torch). ``prescale_exp``: the ``pow2``
-    exponent if already known (None: computed here from ``x``). Never raises on overflow: inf/NaN propagate
+    exponent if already known (None: computed here from ``x``). ``report_underflow=False`` skips the flushed
+    fraction (``underflow`` 0.0: a training step does not need it). Never raises on overflow: inf/NaN propagate
     and ``overflow`` is set."""
     grid = tuple(int(n) for n in x.shape[2:])
     d = len(grid)
@@ -214,7 +215,7 @@ def run_block(x, weights_re, weights_im, modes, policy: Policy, ar=NUMPY, *,  # 
     # the input cast's inf/NaN count only when the stabilizer does not absorb them (tanh and clip map +-inf
     # to finite values: hardware would compute exactly that)
     overflow = any(k.endswith(".nonfinite") and k != "cast.nonfinite" for k in stage_max) or not ar.all_finite(out)
-    underflow = _flushed_fraction(x, z, ar)
+    underflow = _flushed_fraction(x, z, ar) if report_underflow else 0.0
     mx = max((v for k, v in stage_max.items() if not k.endswith(".nonfinite")), default=0.0)
     return BlockRun(out, spectrum, bool(overflow), mx, e, stage_max, underflow)
 

@@ -92,35 +92,47 @@ def s_star_input_model(L: float, M: float, dim: int, fmt: Format | str) -> float
     return L * _kappa(dim) / (c.u * M + c.tau)
 
 
-def s_star_proven(L: float, M: float, dim: int, fmt: Format | str, *, s_max: float = 2.0**40) -> float | None:
-    """The resolution where A*(s) = L kappa_d / s meets P2m(s) (precision_mode_bound with t = dim log2 s taken
-    continuous; P2m is increasing in t), by bisection on log2 s; 1.0 if P2m >= A* already at s = 1, None if
-    not reached below ``s_max``."""
+def _p2m_continuous(fmt: Format | str, M: float, dim: int):  # type: ignore[no-untyped-def]
+    """P2m (precision_mode_bound) as a function of a real log2 s, with t = dim log2 s taken continuously (the
+    bound is increasing in t)."""
     from errbound.bounds.precision import _cmul_gamma, fft_eta, op_constants
 
     c = op_constants(fmt)
     eta = fft_eta(c.u, c.u + math.sqrt(2.0) * c.tau, _cmul_gamma(c, "fma"))
 
-    def gap(log2s: float) -> float:
+    def p2m(log2s: float) -> float:
         t = dim * log2s
         B = (1 + c.u) * M + c.tau
         grow = (1 + eta) ** t
         E = math.sqrt(2.0) * (grow - 1) * B + 8 * c.tau * grow
-        P = c.u * M + c.tau + (1 + c.u) * E + c.u * (B + E) + c.tau
-        return P - class_disc_worst(2.0**log2s, L, dim)
+        return c.u * M + c.tau + (1 + c.u) * E + c.u * (B + E) + c.tau
 
-    lo, hi = 0.0, math.log2(s_max)
+    return p2m
+
+
+def _first_crossing(gap, lo: float, hi: float, iterations: int, at_lo: float) -> float | None:  # type: ignore[no-untyped-def]
+    """Bisection for the least log2 s in [lo, hi] with ``gap >= 0`` (gap increasing): ``at_lo`` if already at
+    lo, None if not reached at hi, else ``2**log2 s``."""
     if gap(lo) >= 0:
-        return 1.0
+        return at_lo
     if gap(hi) < 0:
         return None
-    for _ in range(100):
+    for _ in range(iterations):
         mid = (lo + hi) / 2
         if gap(mid) >= 0:
             hi = mid
         else:
             lo = mid
     return 2.0**hi
+
+
+def s_star_proven(L: float, M: float, dim: int, fmt: Format | str, *, s_max: float = 2.0**40) -> float | None:
+    """The resolution where A*(s) = L kappa_d / s meets P2m(s) (precision_mode_bound with t = dim log2 s taken
+    continuous; P2m is increasing in t), by bisection on log2 s; 1.0 if P2m >= A* already at s = 1, None if
+    not reached below ``s_max``."""
+    p2m = _p2m_continuous(fmt, M, dim)
+    return _first_crossing(lambda log2s: p2m(log2s) - class_disc_worst(2.0**log2s, L, dim), 0.0, math.log2(s_max),
+                           100, 1.0)
 
 #: the box radius K (retained |w_i| <= K) of the default 8 modes per axis (errbound.modes.box_radius)
 DEFAULT_K = 4
@@ -214,34 +226,12 @@ def s_star_class(L: float, M: float, dim: int, k: int, fmt: Format | str, *, s_m
     ``(L + 2 pi k sqrt(d) M) sqrt(d) / s`` (largest retained |w|_2 = k sqrt d) meets P2m (continuous in s,
     bisection on log s); None if not reached below ``s_max``."""
     wmax = k * math.sqrt(dim)
+    p2m = _p2m_continuous(fmt, M, dim)
 
     def gap(log2s: float) -> float:
-        s = 2.0 ** log2s
-        A = (L + 2 * math.pi * wmax * M) * math.sqrt(dim) / s
-        # P2m at real s: interpolate t = dim log2 s continuously (monotone in t)
-        from errbound.bounds.precision import _cmul_gamma, fft_eta, op_constants
+        return p2m(log2s) - (L + 2 * math.pi * wmax * M) * math.sqrt(dim) / 2.0**log2s
 
-        c = op_constants(fmt)
-        eta = fft_eta(c.u, c.u + math.sqrt(2.0) * c.tau, _cmul_gamma(c, "fma"))
-        t = dim * log2s
-        B = (1 + c.u) * M + c.tau
-        grow = (1 + eta) ** t
-        E = math.sqrt(2.0) * (grow - 1) * B + 8 * c.tau * grow
-        P = c.u * M + c.tau + (1 + c.u) * E + c.u * (B + E) + c.tau
-        return P - A
-
-    lo, hi = 1.0, math.log2(s_max)
-    if gap(lo) >= 0:
-        return 2.0
-    if gap(hi) < 0:
-        return None
-    for _ in range(80):
-        mid = (lo + hi) / 2
-        if gap(mid) >= 0:
-            hi = mid
-        else:
-            lo = mid
-    return 2.0**hi
+    return _first_crossing(gap, 1.0, math.log2(s_max), 80, 2.0)
 
 
 def crossover(function: Any, formats: Sequence[str], *, dim: int = 2, k: int = DEFAULT_K,

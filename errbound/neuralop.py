@@ -499,8 +499,7 @@ def bench_patched(cfg: Any) -> dict[str, Any]:
     :class:`errbound.train.bench.BenchConfig`."""
     from neuralop.models import FNO as NeuralopFNO
 
-    from errbound.train.bench import _release, _row, _time_steps
-    from errbound.train.losses import LpLoss
+    from errbound.train.bench import _release, _row, time_training_steps
 
     device = torch.device(cfg.device)
     policy = cfg.policy if cfg.policy.backend == cfg.backend else parse_policy(cfg.policy.name, cfg.backend)
@@ -517,30 +516,7 @@ def bench_patched(cfg: Any) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     model = patch(NeuralopFNO(n_modes=(cfg.modes,) * cfg.dim, in_channels=1, out_channels=1,
                               hidden_channels=cfg.hidden, n_layers=cfg.n_layers), policy).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    scaler = torch.amp.GradScaler(device.type, enabled=policy.needs_grad_scaler)
-    loss_fn = LpLoss(d=cfg.dim, reduction="mean")
-    x = torch.randn(cfg.batch, 1, *spatial, device=device)
-    y = torch.randn(cfg.batch, 1, *spatial, device=device)
-
-    def step() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=policy.torch_half_dtype, enabled=policy.autocast):
-            pred = model(x)
-        loss = loss_fn(pred.float(), y)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        return loss.detach()
-
-    try:
-        return _time_steps(step, cfg, device, row)
-    except torch.cuda.OutOfMemoryError:
-        row["error"] = "out of memory"
-        return row
-    finally:
-        del model, opt, x, y
-        _release(device)
+    return time_training_steps(model, policy, cfg, device, row, float_loss=True)
 
 
 def bench_rows(configs: list[Any]) -> list[dict[str, Any]]:

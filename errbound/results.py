@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["provenance", "write_json_atomic", "atomic_path", "git_commit", "to_jsonable"]
+__all__ = ["provenance", "write_json_atomic", "atomic_path", "remove_atomic_leftovers", "git_commit", "to_jsonable"]
 
 
 def git_commit(path: str | os.PathLike[str] | None = None) -> str | None:
@@ -137,6 +137,24 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def remove_atomic_leftovers(folder: str | os.PathLike[str], is_leftover) -> list[Path]:  # type: ignore[no-untyped-def]
+    """Remove the files of ``folder`` for which ``is_leftover(name)`` holds: the ``.NAME.*`` temporaries that
+    :func:`atomic_path` leaves behind when its writer is killed. Call it only while no writer is live (hold the
+    folder's lock): a live writer's temporary file would be removed too. Returns the removed paths."""
+    removed: list[Path] = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for child in folder.iterdir():
+        if child.is_file() and is_leftover(child.name):
+            try:
+                child.unlink()
+                removed.append(child)
+            except FileNotFoundError:  # another cleaner was first
+                pass
+    return removed
 
 
 def write_json_atomic(target: str | os.PathLike[str], data: Any) -> Path:

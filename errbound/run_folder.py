@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from errbound.errors import ErrboundError
-from errbound.results import atomic_path, to_jsonable
+from errbound.results import atomic_path, remove_atomic_leftovers, to_jsonable
 
 __all__ = ["RunFolder", "check_writable_dir", "default_run_path", "os_error_message",
            "CHECKPOINT_NAME", "METRICS_NAME", "SUMMARY_NAME", "CONFIG_NAME", "LOCK_NAME"]
@@ -217,17 +217,7 @@ class RunFolder:
     # -- files ---------------------------------------------------------------------------------------------
     def clean_temp_files(self) -> list[Path]:
         """Remove ``.NAME.*`` temporary files of this folder's run files (left by a killed writer)."""
-        removed = []
-        if not self.path.is_dir():
-            return removed
-        for child in self.path.iterdir():
-            if any(child.name.startswith(f".{name}.") for name in _RUN_FILES) and child.is_file():
-                try:
-                    child.unlink()
-                    removed.append(child)
-                except FileNotFoundError:
-                    pass
-        return removed
+        return remove_atomic_leftovers(self.path, lambda n: any(n.startswith(f".{name}.") for name in _RUN_FILES))
 
     def clear(self) -> None:
         """Remove the run's files (``--overwrite``); the lock must be held."""

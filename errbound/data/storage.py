@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 from errbound.errors import ErrboundError, MissingDependencyError
-from errbound.results import atomic_path
+from errbound.results import atomic_path, remove_atomic_leftovers
 
 __all__ = ["SPLITS", "default_cache_dir", "dataset_filename", "save_pair", "load_pair", "load_split", "file_record",
            "verify_files", "clean_temp_files", "folder_lock"]
@@ -142,10 +142,8 @@ def clean_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
 
     Call it only while holding :func:`folder_lock`: a live writer's temporary file would be removed too.
     """
-    removed = []
-    folder = Path(folder)
-    if not folder.is_dir():
-        return removed
+    return remove_atomic_leftovers(folder, lambda name: name.startswith(".") and name != ".lock"
+                                   and (name.endswith(".pt") or name.startswith(".meta.json.")))
     for child in folder.iterdir():
         if child.name.startswith(".") and child.name != ".lock" and child.is_file() \
                 and (child.name.endswith(".pt") or child.name.startswith(".meta.json.")):

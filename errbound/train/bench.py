@@ -127,6 +127,15 @@ def bench_step(cfg: BenchConfig) -> dict[str, Any]:
     model_config = FNOConfig(hidden=cfg.hidden, modes=(cfg.modes,) * cfg.dim, n_layers=cfg.n_layers, backend=cfg.backend,
                              factorization=cfg.factorization, rank=cfg.rank, contraction=cfg.contraction)
     model = FNO(model_config, policy).to(device)
+    return time_training_steps(model, policy, cfg, device, row)
+
+
+def time_training_steps(model: torch.nn.Module, policy: Policy, cfg: BenchConfig, device: torch.device,
+                        row: dict[str, Any], *, float_loss: bool = False) -> dict[str, Any]:
+    """Time ``cfg``'s training steps of ``model`` (AdamW, relative L2 loss on random data, autocast and a
+    GradScaler as ``policy`` says; ``float_loss``: the loss of the prediction cast to fp32) into ``row``; an
+    out-of-memory step is recorded, not raised. Releases the model's memory afterwards."""
+    spatial = (cfg.res,) * cfg.dim
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     scaler = torch.amp.GradScaler(device.type, enabled=policy.needs_grad_scaler)
     loss_fn = LpLoss(d=cfg.dim, reduction="mean")
@@ -137,7 +146,7 @@ def bench_step(cfg: BenchConfig) -> dict[str, Any]:
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=policy.torch_half_dtype if policy.autocast else None, enabled=policy.autocast):
             pred = model(x)
-        loss = loss_fn(pred, y)
+        loss = loss_fn(pred.float() if float_loss else pred, y)
         scaler.scale(loss).backward()
         scaler.step(opt)
         scaler.update()

@@ -446,11 +446,12 @@ class SpectralConv(nn.Module):
             flushed = float((nonzero & (x.float() == 0)).sum()) / count if count else 0.0
             return BlockRun(out, spectrum, not finite, mx, 0, {"native": mx}, flushed)
 
-    def _run_emulated(self, x: torch.Tensor, policy: Policy) -> BlockRun:
+    def _run_emulated(self, x: torch.Tensor, policy: Policy, report_underflow: bool = True) -> BlockRun:
         w = self._dense_weight_real().detach().float().movedim(0, 1)  # (Cout, Cin, *K, 2)
         if x.device not in self._arith:
             self._arith[x.device] = TorchArithmetic(x.device)
-        return run_block(x.detach(), w[..., 0], w[..., 1], self.modes, policy, self._arith[x.device])
+        return run_block(x.detach(), w[..., 0], w[..., 1], self.modes, policy, self._arith[x.device],
+                         report_underflow=report_underflow)
 
     # -- forward ------------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -466,7 +467,7 @@ class SpectralConv(nn.Module):
             if not policy.block_half:
                 return self._exact_block(x, policy, backend)
             if self._emulated(policy, x.device):
-                emulated = self._run_emulated(x, policy).output
+                emulated = self._run_emulated(x, policy, report_underflow=False).output
                 exact = self._exact_block(x, policy, backend)
                 # straight-through: the value is the emulated block's exactly (exact - exact is +0), the
                 # gradient the exact fp32 block's
