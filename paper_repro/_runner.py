@@ -67,7 +67,13 @@ class Context:
 
 @dataclasses.dataclass
 class Comparison:
-    """One of our numbers beside the paper's (``paper`` None: the paper states it only qualitatively)."""
+    """One of our numbers beside the paper's (``paper`` None: the paper states it only qualitatively).
+
+    ``comparable`` says whether the two numbers measure the same thing in the same setting (same quantity,
+    dataset, scale, hardware class); ``reason`` says why or why not, in one sentence, and is required.
+    ``ratio`` (ours / paper) exists only for a comparable row: a CPU timing is never divided by a GPU one,
+    and an untrained model's error is never divided by a converged one.
+    """
 
     quantity: str
     ours: float | None
@@ -75,12 +81,20 @@ class Comparison:
     unit: str = ""
     source: str = ""
     note: str = ""
+    comparable: bool = False
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ErrboundError(f"comparison {self.quantity!r} needs a reason (why it is or is not comparable)")
+        if self.comparable and (self.ours is None or self.paper is None):
+            raise ErrboundError(f"comparison {self.quantity!r} is marked comparable but has no number on one side")
 
     @property
     def ratio(self) -> float | None:
         from paper_repro.paper_numbers import ratio
 
-        return ratio(self.ours, self.paper)
+        return ratio(self.ours, self.paper) if self.comparable else None
 
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "ratio": self.ratio}
@@ -228,10 +242,11 @@ def format_report(doc: dict[str, Any]) -> str:
     lines = [f"== {doc['artefact']}: {doc['title']}  [{doc['mode']}, {doc['device']}, {doc['seconds']:.1f} s]"]
     lines += [f"   note: {n}" for n in doc["notes"]]
     rows = [{"quantity": c["quantity"], "ours": _fmt(c["ours"]), "paper": _fmt(c["paper"]), "ratio": _fmt(c["ratio"]),
-             "unit": c["unit"], "source": c["source"] + (f"; {c['note']}" if c["note"] else "")}
+             "comparable": "yes" if c["comparable"] else "no", "unit": c["unit"],
+             "why": c["reason"] + (f"; {c['note']}" if c["note"] else ""), "source": c["source"]}
             for c in doc["comparisons"]]
     if rows:
-        lines.append(format_table(rows, ["quantity", "ours", "paper", "ratio", "unit", "source"]))
+        lines.append(format_table(rows, ["quantity", "ours", "paper", "ratio", "comparable", "unit", "why", "source"]))
     lines.append(f"   wrote {doc['figures']['png']}, {doc['figures']['pdf']}, {doc['results']}")
     return "\n".join(lines)
 

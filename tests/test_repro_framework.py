@@ -55,7 +55,10 @@ def _fake_module(name: str, gpu: bool = False, fail_in_savefig: bool = False) ->
                 raise KeyboardInterrupt
             fig.savefig = boom
         return ArtefactResult(data={"y": [1, 4, 9]}, figure=fig,
-                              comparisons=[Comparison(quantity="q", ours=2.0, paper=4.0, unit="s", source="NOTES.md s4")])
+                              comparisons=[Comparison(quantity="q", ours=2.0, paper=4.0, unit="s", source="NOTES.md s4",
+                                                                comparable=True, reason="same quantity and setting"),
+                                                     Comparison(quantity="cpu vs gpu", ours=2.0, paper=4.0, unit="s",
+                                                                source="NOTES.md s4", reason="CPU timing vs GPU timing")])
 
     mod.compute = compute
     mod.from_gpu_json = lambda payload, ctx: compute(ctx)
@@ -83,7 +86,8 @@ def test_run_writes_png_pdf_and_json_with_provenance(tmp_path, fake):
     for key in ("versions", "commit", "command", "date", "device"):
         assert key in prov
     assert prov["command"] == f"errbound repro {name}"
-    assert data["comparisons"][0]["ratio"] == 0.5  # ours 2 / paper 4
+    assert data["comparisons"][0]["ratio"] == 0.5  # ours 2 / paper 4, comparable
+    assert data["comparisons"][1]["ratio"] is None and data["comparisons"][1]["comparable"] is False
     assert doc["mode"] == "quick"
     report = _runner.format_report(doc)
     assert "0.5" in report and "NOTES.md s4" in report
@@ -178,3 +182,11 @@ def test_quick_runs_default_to_an_untracked_folder(monkeypatch):
         pass
     assert str(seen["figures_dir"]).endswith("runs/repro-quick/figures")
     assert str(seen["results_dir"]).endswith("runs/repro-quick/results")
+
+
+def test_a_comparison_needs_a_reason_and_a_comparable_one_needs_both_numbers():
+    with pytest.raises(ErrboundError, match="reason"):
+        Comparison(quantity="q", ours=1.0, paper=2.0)
+    with pytest.raises(ErrboundError, match="comparable"):
+        Comparison(quantity="q", ours=None, paper=2.0, comparable=True, reason="r")
+    assert Comparison(quantity="q", ours=1.0, paper=2.0, reason="different hardware").ratio is None
