@@ -12,7 +12,8 @@ HELP = "reproduce the paper's figures and tables"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", nargs="?", help="artefact to build (see --list); omit with --all")
+    parser.add_argument("name", nargs="*", help="artefact(s) to build (see --list); omit with --all. Several names run "
+                        "in one process, so training runs they share are trained once")
     parser.add_argument("--all", action="store_true", help="build every artefact")
     parser.add_argument("--list", action="store_true", help="list the artefacts and exit")
     parser.add_argument("--quick", action="store_true",
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> CommandOutput:
         return CommandOutput(data={"artefacts": ARTEFACTS},
                              text="\n".join(f"{name:<20} {desc}" for name, desc in ARTEFACTS.items()))
     if args.all and args.name:
-        raise ErrboundError(f"pass either an artefact name ({args.name!r}) or --all, not both")
+        raise ErrboundError(f"pass either artefact names ({', '.join(args.name)}) or --all, not both")
     if not args.all and not args.name:
         raise ErrboundError(f"name an artefact or pass --all; artefacts: {', '.join(ARTEFACTS)}")
     if args.device not in ("cpu", "cuda"):
@@ -43,16 +44,20 @@ def run(args: argparse.Namespace) -> CommandOutput:
     if args.results or args.quick:
         kwargs["results_dir"] = args.results or str(quick_root / "results")
     ctx = Context(quick=args.quick, device=args.device, **kwargs)
-    names = list(ARTEFACTS) if args.all else [args.name]
+    names = list(ARTEFACTS) if args.all else list(args.name)
     if not args.all:
         from paper_repro._runner import _module
 
-        _module(args.name)  # unknown name -> clear error before any work
+        for name in names:
+            _module(name)  # unknown name -> clear error before any work
     docs = run_all(ctx, names, command=["errbound", *sys.argv[1:]] if sys.argv else None)
-    if not args.all and "skipped" in docs[0]:
+    if not args.all and len(docs) == 1 and "skipped" in docs[0]:
         raise ErrboundError(docs[0]["skipped"])
     text = "\n\n".join(format_report(d) for d in docs)
     skipped = [d["artefact"] for d in docs if "skipped" in d]
+    failed = [d["artefact"] for d in docs if "skipped" in d and not d.get("needs_gpu")]
     if skipped:
         text += f"\n\nskipped: {', '.join(skipped)}"
-    return CommandOutput(data={"artefacts": docs}, text=text, exit_code=1 if skipped and args.all else 0)
+        if len(failed) < len(skipped):
+            text += " (GPU-only artefacts without committed GPU results are not an error of a CPU run)"
+    return CommandOutput(data={"artefacts": docs}, text=text, exit_code=1 if failed else 0)

@@ -31,7 +31,7 @@ HELP = "train an FNO (full, amp, mixed, half precision) on generated or given da
 RUN_OPTIONS = ("dataset", "data", "res", "n_train", "n_test", "target_time", "precision", "schedule", "backend",
                "fft_fallback", "epochs", "test_res", "device", "batch_size", "lr", "weight_decay", "optimizer",
                "scheduler", "loss", "hidden", "modes", "layers", "padding", "factorization", "fallback_after", "seed",
-               "no_normalize", "cache_dir")
+               "no_normalize", "raw_inputs", "cache_dir")
 #: --epochs extends (or shortens, down to the epochs done) the run; --device and --cache-dir say where it runs
 #: and where its generated data is cached, not what is computed.
 _MAY_CHANGE = ("epochs", "device", "cache_dir")
@@ -92,6 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-normalize", action="store_true",
                         help="feed the data as given (no unit-Gaussian normalisation of inputs and targets): the spectral "
                              "blocks then see the data's own magnitudes, e.g. to reproduce fp16 overflow")
+    parser.add_argument("--raw-inputs", action="store_true",
+                        help="normalise the targets only: the inputs reach the network in their own units (how "
+                             "fp16 overflow meets users who train on raw physical values)")
     parser.add_argument("--cache-dir", help="where generated datasets are cached (default $ERRBOUND_DATA or ~/.cache/errbound/data)")
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                         help="progress on stderr: auto = only when stderr is a terminal")
@@ -351,7 +354,7 @@ def _train(args: argparse.Namespace, options: dict[str, Any], schedule: Any, tes
                          weight_decay=options["weight_decay"], optimizer=options["optimizer"],
                          scheduler=options["scheduler"], loss=options["loss"], schedule=schedule,
                          fallback_after=options["fallback_after"], seed=options["seed"],
-                         normalize=not options["no_normalize"])
+                         normalize=False if options["no_normalize"] else "output" if options["raw_inputs"] else True)
     trainer = Trainer(model_config, config, train, tests, device=device, out_dir=folder, resume=resuming,
                       overwrite=args.overwrite, data_source=source)
     for warning in trainer.data_warnings:

@@ -67,7 +67,7 @@ class TrainConfig:
     grad_clip: float | None = None
     eval_every: int = 1
     eval_batch_size: int = 32
-    normalize: bool = True
+    normalize: bool | Literal["output"] = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -95,6 +95,8 @@ class TrainConfig:
             raise ErrboundError(f"fallback_after must be None or >= 1, got {self.fallback_after!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ErrboundError(f"grad_clip must be None or positive, got {self.grad_clip!r}")
+        if self.normalize not in (True, False, "output"):
+            raise ErrboundError(f"normalize must be True, False or 'output' (targets only), got {self.normalize!r}")
 
     def policy_at(self, epoch: int) -> Policy:
         """The scheduled policy of epoch ``epoch`` (before any non-finite fallback)."""
@@ -129,11 +131,13 @@ class NormalizedModel(nn.Module):
         self.register_buffer("y_mean", torch.zeros(out_channels))
         self.register_buffer("y_std", torch.ones(out_channels))
 
-    def fit(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        """Set the buffers to the channel-wise mean and std of ``x`` and ``y`` (std floored at 1e-12)."""
+    def fit(self, x: torch.Tensor, y: torch.Tensor, inputs: bool = True) -> None:
+        """Set the buffers to the channel-wise mean and std of ``x`` (unless ``inputs`` is False: raw inputs)
+        and ``y`` (std floored at 1e-12)."""
         dims = [0, *range(2, x.dim())]
-        self.x_mean.copy_(x.mean(dims))
-        self.x_std.copy_(x.std(dims).clamp_min(1e-12))
+        if inputs:
+            self.x_mean.copy_(x.mean(dims))
+            self.x_std.copy_(x.std(dims).clamp_min(1e-12))
         self.y_mean.copy_(y.mean(dims))
         self.y_std.copy_(y.std(dims).clamp_min(1e-12))
 
@@ -273,7 +277,8 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.net = NormalizedModel(FNO(mc, config.schedule[0][1]), mc.in_channels, mc.out_channels).to(self.device)
         if config.normalize:
-            self.net.fit(self.x_train.to(self.device), self.y_train.to(self.device))
+            self.net.fit(self.x_train.to(self.device), self.y_train.to(self.device),
+                         inputs=config.normalize is True)
         self.model: nn.Module = self.net
         if self.world > 1:
             self.model = nn.parallel.DistributedDataParallel(
