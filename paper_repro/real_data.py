@@ -296,6 +296,9 @@ def compute(ctx: Context) -> ArtefactResult:
                              f"{panels[name]['disc_advisor'][i]:.3g} (validate's advisor: {mark['advisor_disc']:.3g}); "
                              f"fp16 block {panels[name]['prec']['fp16'][i]:.3g}; fp16 training gap "
                              f"{_gap_text(mark, 'fp16')} vs fp32")
+    if ctx.quick and any(marks.values()):
+        notes.append(f"quick mode: the circled validation outcomes come from K = 12 runs at s = 32, 64; these curves use "
+                     f"K = {modes} and tiny sample counts")
     if "darcy" in panels:
         notes.append("darcy: the finer-grid value underestimates E_s by about 1 - (s/s_ref)^beta (the input is not "
                      "band-limited); Navier-Stokes and Burgers inputs are trigonometric polynomials resolved exactly "
