@@ -35,6 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Registry: artefact name -> one-line description (module paper_repro.<name>). Order = run order of --all.
 ARTEFACTS: dict[str, str] = {
     "error_vs_resolution": "discretization vs precision error against resolution, bounds and crossover",
+    "real_data": "discretization vs precision error per format against resolution on Darcy, Navier-Stokes, Burgers",
     "frequency_modes": "relative fp16 error per frequency against mode amplitude",
     "overflow": "largest safe resolution against input magnitude, with and without tanh and pre-scaling",
     "memory_throughput": "peak memory and samples/s per precision (errbound bench)",
