@@ -81,19 +81,26 @@ def compute(ctx: Context) -> ArtefactResult:
     from paper_repro.paper_numbers import OVERFLOW_EXAMPLE
 
     paper_safe = OVERFLOW_EXAMPLE["res"] // 2  # 256 overflows at mean 1, so the largest safe power of two is below
+    same = ("same quantity under the same definition: the largest power-of-two s whose unnormalized fp16 rfft2 "
+            "(scaling after the transform, as cuFFT/torch do) stays finite; fp16 overflow is a property of the format, "
+            "so the CPU emulation measures what a GPU computes")
     comps = [
         Comparison(quantity="largest safe s at mean 1, no stabilizer (emulated)", ours=int(safe["plain"][i1]),
                    paper=paper_safe, unit="points/dim", source=OVERFLOW_EXAMPLE["source"],
-                   note="paper: 256^2 with mean >= 1 overflows, so <= 128"),
+                   note="paper: 256^2 with mean >= 1 overflows, so the largest safe power of two is 128",
+                   comparable=True, reason=same),
         Comparison(quantity="largest safe s at mean 10 (mean after tanh ~ 1), tanh (emulated)", ours=int(safe["tanh"][i10]),
                    paper=paper_safe, unit="points/dim", source=OVERFLOW_EXAMPLE["source"],
-                   note="paper: overflows 'even after tanh' when the mean after tanh is ~1"),
+                   note="paper: overflows 'even after tanh' when the mean after tanh is ~1",
+                   comparable=True, reason=same),
         Comparison(quantity="largest safe s at mean 1, tanh (emulated)", ours=int(safe["tanh"][i1]),
                    paper=None, unit="points/dim", source=OVERFLOW_EXAMPLE["source"],
-                   note=f"tanh(1) = 0.76 keeps 256^2 below 65504; emulation capped at s={top}"),
+                   note=f"tanh(1) = 0.76 keeps 256^2 below 65504; emulation capped at s={top}",
+                   reason="the paper gives no threshold for tanh at input mean 1 (its 'even after tanh' case has mean ~1 after tanh)"),
         Comparison(quantity="largest safe s at mean 1, pre-scaled (emulated)", ours=int(safe["prescale"][i1]),
                    paper=None, unit="points/dim", source="NOTES.md s2 item 6",
-                   note=f"paper: pre-scaling moves the problem to underflow; emulation capped at s={top}"),
+                   note=f"paper: pre-scaling moves the problem to underflow; emulation capped at s={top}",
+                   reason="the paper states the pre-scaling effect only qualitatively, with no resolution"),
     ]
     notes = [f"resolutions emulated: {res}; a value equal to {top} means safe at every emulated s"]
     data = {"format": fmt, "magnitudes": mags.tolist(), "res": res, "emulated_safe": {k: v.tolist() for k, v in safe.items()},
