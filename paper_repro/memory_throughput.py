@@ -127,7 +127,6 @@ def _comparisons(rows: list[dict[str, Any]], on_gpu: bool) -> list[Comparison]:
             quantity=f"peak memory AMP + half / fp32 (paper {gpu})",
             ours=h["peak_mem_mib"] / base["peak_mem_mib"] if h and h.get("peak_mem_mib") and base.get("peak_mem_mib") else None,
             paper=p["amp+half"]["memory_mib"].value / p["fp32"]["memory_mib"].value, unit="x", source=p["fp32"]["memory_mib"].source,
-            note="not measured on CPU" if base.get("peak_mem_mib") is None else "",
             reason=_why_not(on_gpu, res, gpu, "memory")))
     a = ours.get("AMP")
     p = NS_EPOCH["RTX 3090 Ti"]
