@@ -98,11 +98,22 @@ def _plot(rows: list[dict[str, Any]], ctx: Context, title_suffix: str):
     return fig
 
 
-def _comparisons(rows: list[dict[str, Any]]) -> list[Comparison]:
+def _why_not(on_gpu: bool, res: int, gpu: str, what: str) -> str:
+    """Why our ratio is not the paper's number (one sentence)."""
+    if not on_gpu:
+        return (f"a CPU {what} ratio (bf16 standing in for fp16) is never comparable with the paper's GPU one on the {gpu}"
+                if what == "throughput" else "peak memory is not measured on a CPU (CUDA max_memory_allocated only)")
+    return (f"a GPU {what} ratio, but of a random-input training step at res {res} on this GPU, not the paper's "
+            f"Navier-Stokes epoch at 128x128 on the {gpu}; the ratio depends on resolution and GPU model")
+
+
+def _comparisons(rows: list[dict[str, Any]], on_gpu: bool) -> list[Comparison]:
+    """Our ratios to fp32 beside the paper's; never comparable (different hardware class or setting, see reason)."""
     from paper_repro.paper_numbers import NS_EPOCH
 
     ours = {r["setting"]: r for r in rows if r["lib"] == "errbound" and r["res"] == rows[0]["res"]}
     base = ours["fp32"]
+    res = base["res"]
     comps = []
     for gpu in ("RTX 3090 Ti", "V100"):
         p = NS_EPOCH[gpu]
@@ -110,17 +121,19 @@ def _comparisons(rows: list[dict[str, Any]]) -> list[Comparison]:
         comps.append(Comparison(
             quantity=f"throughput AMP + half / fp32 (paper {gpu})",
             ours=h["samples_per_s"] / base["samples_per_s"] if h and h["samples_per_s"] else None,
-            paper=p["fp32"]["epoch_s"].value / p["amp+half"]["epoch_s"].value, unit="x", source=p["fp32"]["epoch_s"].source))
+            paper=p["fp32"]["epoch_s"].value / p["amp+half"]["epoch_s"].value, unit="x", source=p["fp32"]["epoch_s"].source,
+            reason=_why_not(on_gpu, res, gpu, "throughput")))
         comps.append(Comparison(
             quantity=f"peak memory AMP + half / fp32 (paper {gpu})",
             ours=h["peak_mem_mib"] / base["peak_mem_mib"] if h and h.get("peak_mem_mib") and base.get("peak_mem_mib") else None,
             paper=p["amp+half"]["memory_mib"].value / p["fp32"]["memory_mib"].value, unit="x", source=p["fp32"]["memory_mib"].source,
-            note="not measured on CPU" if base.get("peak_mem_mib") is None else ""))
+            reason=_why_not(on_gpu, res, gpu, "memory")))
     a = ours.get("AMP")
     p = NS_EPOCH["RTX 3090 Ti"]
     comps.append(Comparison(quantity="throughput AMP / fp32 (paper RTX 3090 Ti)",
                             ours=a["samples_per_s"] / base["samples_per_s"] if a and a["samples_per_s"] else None,
-                            paper=p["fp32"]["epoch_s"].value / p["amp"]["epoch_s"].value, unit="x", source=p["fp32"]["epoch_s"].source))
+                            paper=p["fp32"]["epoch_s"].value / p["amp"]["epoch_s"].value, unit="x", source=p["fp32"]["epoch_s"].source,
+                            reason=_why_not(on_gpu, res, "RTX 3090 Ti", "throughput")))
     return comps
 
 
@@ -132,7 +145,7 @@ def compute(ctx: Context) -> ArtefactResult:
     if ctx.device == "cpu":
         notes.append("CPU: TF32 does not exist and peak memory is not measured; bf16 stands in for fp16 in AMP")
     return ArtefactResult(data={"rows": rows}, figure=_plot(rows, ctx, mode_label(ctx, GPU_DEPENDENT)),
-                          comparisons=_comparisons(rows), notes=notes)
+                          comparisons=_comparisons(rows, ctx.device == "cuda"), notes=notes)
 
 
 def from_gpu_json(payload: dict[str, Any], ctx: Context) -> ArtefactResult:
@@ -142,7 +155,8 @@ def from_gpu_json(payload: dict[str, Any], ctx: Context) -> ArtefactResult:
     rows = payload.get("rows") if isinstance(payload, dict) else None
     if not rows or not any(r.get("setting") == "fp32" for r in rows):
         raise ErrboundError("committed GPU results for memory_throughput need 'rows' with an 'fp32' setting")
-    return ArtefactResult(data={"rows": rows}, figure=_plot(rows, ctx, "committed GPU results"), comparisons=_comparisons(rows))
+    return ArtefactResult(data={"rows": rows}, figure=_plot(rows, ctx, "committed GPU results"),
+                          comparisons=_comparisons(rows, True))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ def test_every_registered_artefact_is_a_module_with_the_protocol():
 
 def test_gpu_dependent_set_is_the_issue_list():
     gpu = {n for n in ARTEFACTS if importlib.import_module(f"paper_repro.{n}").GPU_DEPENDENT}
-    assert gpu == {"memory_throughput", "contraction", "error_vs_time", "pareto", "stabilizers", "schedule_superres"}
+    # contraction's content (largest intermediate of a path, wall time) is meaningful on a CPU
+    assert gpu == {"memory_throughput", "error_vs_time", "pareto", "stabilizers", "schedule_superres"}
 
 
 def test_paper_numbers_ratios_come_from_notes_values():

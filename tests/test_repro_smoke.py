@@ -61,9 +61,32 @@ def test_contraction_quick(tmp_path, capsys):
     rows = doc["data"]["rows"]
     assert rows["naive"]["largest_intermediate_elements"] > rows["greedy"]["largest_intermediate_elements"]
     assert rows["optimal"]["largest_intermediate_elements"] <= rows["greedy"]["largest_intermediate_elements"]
-    # all orders compute the same contraction (fp32 roundoff, sums of <= 16*8 terms)
+    # all orders compute the same contraction (fp32 roundoff, sums of <= 16*32 terms)
     assert rows["greedy"]["rel_diff_vs_naive"] < 1e-5 and rows["optimal"]["rel_diff_vs_naive"] < 1e-5
-    assert "CPU quick mode, not the paper's setting" in out
+    tucker = doc["data"]["tucker"]["rows"]
+    assert tucker["naive"]["largest_intermediate_elements"] > tucker["greedy"]["largest_intermediate_elements"]
+    assert any("peak CUDA memory not measured" in n for n in doc["notes"])
+
+
+def test_contraction_full_mode_runs_on_cpu(tmp_path, monkeypatch):
+    """The largest intermediate is a property of the path: full mode runs on a CPU (sizes shrunk for the test)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("opt_einsum")
+    from paper_repro import contraction
+    from paper_repro._runner import Context, run_artefact
+
+    monkeypatch.setitem(contraction.SIZES, "full", dict(batch=2, hidden=8, modes=(8, 8), ranks=(2,)))
+    monkeypatch.setattr(contraction, "RUN_LIMIT_ELEMENTS", 2 ** 12)  # so the naive order is skipped at some rank
+    ctx = Context(quick=False, device="cpu", figures_dir=tmp_path / "fig", results_dir=tmp_path / "res")
+    doc = run_artefact("contraction", ctx)
+    assert doc["mode"] == "full" and not doc["gpu_dependent"]
+    assert not any("not the paper's setting" in n for n in doc["notes"])
+    sweep = doc["data"]["sweep"]
+    # a variant over the run limit keeps its memory (from the path) and has no time
+    skipped = [r for r in sweep.values() if not r["naive"]["run"]]
+    assert skipped and all(r["naive"]["median_seconds"] is None and r["naive"]["largest_intermediate_elements"] > 2 ** 12
+                           for r in skipped)
+    assert all(r["greedy"]["min_seconds"] > 0 for r in sweep.values())
 
 
 @pytest.mark.slow
