@@ -9,7 +9,8 @@ Every artefact module in :mod:`paper_repro` defines
   committed GPU results file ``paper_repro/results/NAME.gpu.json``.
 
 :func:`run_artefact` writes ``figures/NAME.png`` (dpi 100), ``figures/NAME.pdf`` and
-``paper_repro/results/NAME.json`` (data, comparisons, notes, provenance: versions, device, commit, command),
+``paper_repro/results/NAME.json`` (data, comparisons, notes, provenance: versions, device, commit, command;
+a full run with ``--device cuda`` writes ``NAME.gpu.{png,pdf,json}`` instead, beside the CPU version),
 each through :func:`errbound.results.atomic_path`, so an interrupted run leaves the previous file or none,
 never a half-written one. Figures are built on :class:`matplotlib.figure.Figure` directly (Agg canvas), so no
 global matplotlib backend is set anywhere.
@@ -167,6 +168,8 @@ def _compute(module, ctx: Context) -> ArtefactResult:
                 payload = json.loads(gpu_json.read_text())
             except (OSError, ValueError) as exc:
                 raise ErrboundError(f"committed GPU results {gpu_json} cannot be read ({exc}); regenerate them on a GPU") from None
+            if isinstance(payload, dict) and "artefact" in payload and "data" in payload:
+                payload = payload["data"]  # a whole document written by a full run on a GPU (run_artefact)
             result = module.from_gpu_json(payload, ctx)
             result.mode = "full (committed GPU JSON)"
             result.notes.append(f"plotted from committed GPU results {gpu_json.name}")
@@ -193,9 +196,12 @@ def run_artefact(name: str, ctx: Context, command: Sequence[str] | None = None) 
     t0 = time.perf_counter()
     result = _compute(module, ctx)
     seconds = time.perf_counter() - t0
+    # a full run on a GPU writes NAME.gpu.{json,png,pdf}: the GPU version sits beside the CPU one, and a
+    # GPU-only artefact re-plots from its NAME.gpu.json on any machine (_compute)
+    stem = f"{name}.gpu" if ctx.device == "cuda" and not ctx.quick else name
     fig_paths = {}
     for ext in ("png", "pdf"):
-        target = ctx.figures_dir / f"{name}.{ext}"
+        target = ctx.figures_dir / f"{stem}.{ext}"
         with atomic_path(target) as tmp:
             result.figure.savefig(tmp, dpi=100, format=ext)
         fig_paths[ext] = str(target)
@@ -213,11 +219,8 @@ def run_artefact(name: str, ctx: Context, command: Sequence[str] | None = None) 
         "figures": fig_paths,
         "provenance": provenance(list(command) if command is not None else None),
     }
-    write_json_atomic(ctx.results_dir / f"{name}.json", doc)
-    if doc["gpu_dependent"] and ctx.device == "cuda" and not ctx.quick and result.mode == "full":
-        # a fresh full GPU run: keep its data as the committed-GPU-results file the CPU can re-plot from
-        write_json_atomic(ctx.results_dir / f"{name}.gpu.json", {**result.data, "provenance": doc["provenance"]})
-    doc["results"] = str(ctx.results_dir / f"{name}.json")
+    write_json_atomic(ctx.results_dir / f"{stem}.json", doc)
+    doc["results"] = str(ctx.results_dir / f"{stem}.json")
     return doc
 
 
