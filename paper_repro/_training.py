@@ -14,8 +14,9 @@ Settings (:func:`settings_for`):
   lr 5e-3 cosine, relative L2 loss, 3 seeds (model initialisation and batch order; the data are fixed). fp32
   reaches a relative L2 test error near 0.04 there (:mod:`paper_repro.precision_table` reports the number).
 * **CPU quick**: the same problem at 32 train / 8 test samples, 2 layers, 4 epochs, 1 seed: a smoke test.
-* **CUDA full** (the paper's kind of setting, sized for a few minutes on one H200): Darcy 128x128, 1000 / 100
-  samples (test also at 256), hidden 64, 32 modes, 4 layers, 20 epochs, batch 16, 1 seed.
+* **CUDA full** (sized so paper_repro/gpu_trainer_check.sh trains every GPU artefact in a few minutes on one
+  H200; never run yet): Darcy 64x64, 1000 / 100 samples (test also at 128), hidden 64, 16 modes, 4 layers, 10
+  epochs, batch 16, 1 seed.
 
 The stabilizer ablation trains on :func:`overflow_settings`: the same Darcy problem with the coefficient in
 units 100x larger (a in {300, 1200}, forcing 100, so the solution u is unchanged), inputs not normalised
@@ -89,8 +90,8 @@ class RunSpec:
 def settings_for(ctx: Context) -> Settings:
     """Settings of the training artefacts for ``ctx`` (module docstring)."""
     if ctx.device == "cuda" and not ctx.quick:
-        return Settings(res=128, test_res=(128, 256), n_train=1000, n_test=100, hidden=64, modes=32, n_layers=4,
-                        epochs=20, batch_size=16, lr=1e-3, device="cuda", seeds=(ctx.seed,), low="fp16")
+        return Settings(res=64, test_res=(64, 128), n_train=1000, n_test=100, hidden=64, modes=16, n_layers=4,
+                        epochs=10, batch_size=16, lr=2e-3, device="cuda", seeds=(ctx.seed,), low="fp16")
     if ctx.quick:
         return Settings(res=32, test_res=(32, 64), n_train=32, n_test=8, hidden=16, modes=8, n_layers=2, epochs=4,
                         batch_size=8, lr=5e-3, device=ctx.device, seeds=(ctx.seed,), low="fp16", parallel=False)

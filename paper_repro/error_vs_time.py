@@ -90,7 +90,7 @@ def compute(ctx: Context) -> ArtefactResult:
     final = {k: {m: seed_stats([final_metric(r, m, r0) for r in rs]) for m in ("l2", "h1")} for k, rs in runs.items()}
     total = {k: seed_stats([r["train_seconds"][-1] for r in rs]) for k, rs in runs.items()}
     cpu = st.device == "cpu"
-    scale = "Darcy 32x32 on a CPU" if cpu else "Darcy 128x128, 20 epochs"
+    scale = f"{st.dataset} {st.res}x{st.res}, {st.epochs} epochs on {st.device}"
     comps = [
         Comparison(quantity="final H1: schedule / full", ours=final["schedule"]["h1"]["mean"] / final["full"]["h1"]["mean"],
                    paper=SCHEDULE_H1["schedule"].value / SCHEDULE_H1["full"].value, unit="x", source=SCHEDULE_H1["full"].source,

@@ -17,25 +17,27 @@
 #      same FNO patched with errbound's policies (dft backend), res 256, 421, 512 (NEURALOP_RES), same model
 #      -> bench_neuralop.json in $OUT/logs.tar.gz ($OUT is full); needs neuraloperator==2.0.0 and its
 #      dependencies importable (else the step records its one-line error in bench_neuralop.stderr)
-#   3. short Darcy training run at 64x64 (200 train / 50 test, 10 epochs): full vs half (dft backend) vs the
-#      half -> mixed -> full schedule, zero-shot evaluation at 128 -> $OUT/train_darcy_{full,half,schedule}.json
+#   3. the paper's GPU artefacts at their GPU setting (issue 14): errbound repro memory_throughput precision_table
+#      error_vs_time pareto --device cuda (training: paper_repro/_training.py settings_for, CUDA full: Darcy
+#      64x64, 1000 train / 100 test, zero-shot at 128, hidden 64, 16 modes, 4 layers, 10 epochs, 1 seed;
+#      neuraloperator side by side in memory_throughput when importable) -> NAME.gpu.{json,png,pdf} in
+#      $OUT/repro_gpu.tar.gz (extract at the repository root: paper_repro/results/ and figures/)
 #   4. paper_repro/gpu_precision_check.py (issue 4: cuFFT fp16 vs the emulator, n = 16..2048, about 1 minute)
 #      -> $OUT/gpu_precision_check.json (PRECISION_CHECK=0 skips it)
-# $OUT then holds 8 files, the most the device tool returns: 7 JSON results and logs.tar.gz.
-# Optional: PYTHON (default python3), BENCH_STEPS (default 10), TRAIN_EPOCHS (default 10). For a plumbing dry
-# run on a CPU machine: DEVICE=cpu BENCH_RES=16,12 BENCH_MODEL="--hidden 4 --modes 4 --layers 1 --batch 2"
-# CP_RES=16 NEURALOP_RES=16,12 TRAIN_SIZE="--res 16 --n-train 8 --n-test 4 --test-res 16,32 --hidden 4 --modes 4" TRAIN_EPOCHS=2
+# $OUT then holds 6 files (the device tool returns at most 8): bench.json, bench_cp_{pairwise,naive}.json,
+# gpu_precision_check.json, repro_gpu.tar.gz and logs.tar.gz.
+# Optional: PYTHON (default python3), BENCH_STEPS (default 10), REPRO (default 1; 0 skips step 3). For a
+# plumbing dry run on a CPU machine: DEVICE=cpu BENCH_RES=16,12 BENCH_MODEL="--hidden 4 --modes 4 --layers 1
+# --batch 2" CP_RES=16 NEURALOP_RES=16,12 REPRO_FLAGS=--quick (step 3 then runs the CPU quick versions)
 set -euo pipefail
 : "${OUT:?set OUT to an output folder}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-python3}"
 STEPS="${BENCH_STEPS:-10}"
-EPOCHS="${TRAIN_EPOCHS:-10}"
 DEVICE="${DEVICE:-cuda}"
 BENCH_RES="${BENCH_RES:-256,384,421,512}"
 BENCH_MODEL="${BENCH_MODEL:---hidden 64 --modes 32 --layers 4 --batch 16}"
 CP_RES="${CP_RES:-256}"
-TRAIN_SIZE="${TRAIN_SIZE:---res 64 --n-train 200 --n-test 50 --test-res 64,128 --hidden 32 --modes 24}"
 mkdir -p "$OUT"
 # The device tool brings back at most 8 files from $OUT: the 7 JSON results go there, logs and run folders
 # go to $WORK and come back as one archive, logs.tar.gz.
@@ -90,22 +92,20 @@ done
     --precisions full,amp,mixed,half --backend dft $BENCH_MODEL --warmup 3 --steps 5 --json \
     > "$WORK/bench_neuralop.json" 2> "$WORK/bench_neuralop.stderr" || echo "bench --neuralop failed: see bench_neuralop.stderr" >&2
 
-# 3. short Darcy training runs (data generated once, cached under $ERRBOUND_DATA)
-# shellcheck disable=SC2206
-common=(--dataset darcy $TRAIN_SIZE --epochs "$EPOCHS" --device "$DEVICE" --batch-size 20 --lr 3e-3 --json)
-"$PY" -m errbound train "${common[@]}" --precision full --backend fft --out "$WORK/run_full" > "$OUT/train_darcy_full.json" 2> "$WORK/train_full.stderr" \
-    || echo "train full failed: see train_full.stderr" >&2
-"$PY" -m errbound train "${common[@]}" --precision half --backend dft --out "$WORK/run_half" > "$OUT/train_darcy_half.json" 2> "$WORK/train_half.stderr" \
-    || echo "train half failed: see train_half.stderr" >&2
-E1=$(( EPOCHS / 4 > 1 ? EPOCHS / 4 : 1 )); E2=$(( 3 * EPOCHS / 4 > E1 ? 3 * EPOCHS / 4 : E1 + 1 ))
-"$PY" -m errbound train "${common[@]}" --schedule "half:0,mixed+none:$E1,full:$E2" --backend dft \
-    --out "$WORK/run_schedule" > "$OUT/train_darcy_schedule.json" 2> "$WORK/train_schedule.stderr" \
-    || echo "train schedule failed: see train_schedule.stderr" >&2
+# 3. the GPU artefacts of the paper reproduction (issue 14), written as NAME.gpu.{json,png,pdf}
+if [ "${REPRO:-1}" = 1 ]; then
+    mkdir -p "$WORK/repro/paper_repro/results" "$WORK/repro/figures"
+    # shellcheck disable=SC2086
+    "$PY" -m errbound repro memory_throughput precision_table error_vs_time pareto --device "$DEVICE" ${REPRO_FLAGS:-} \
+        --figures "$WORK/repro/figures" --results "$WORK/repro/paper_repro/results" > "$WORK/repro.txt" 2> "$WORK/repro.stderr" \
+        || echo "repro failed: see repro.stderr" >&2
+    tar -czf "$OUT/repro_gpu.tar.gz" -C "$WORK/repro" .
+fi
 # 4. issue 4's GPU validation of the emulator (cuFFT fp16 rfft2 vs emulated, overflow flags), unless skipped
 if [ "${PRECISION_CHECK:-1}" = 1 ] && [ "$DEVICE" = cuda ]; then
     "$PY" paper_repro/gpu_precision_check.py --out "$OUT/gpu_precision_check.json" > "$WORK/precision_check.log" 2>&1 \
         || echo "precision check failed: see precision_check.log" >&2
 fi
-rm -rf "$WORK"/run_*/checkpoint.pt "$ERRBOUND_DATA"
+rm -rf "$WORK/repro" "$ERRBOUND_DATA"
 tar -czf "$OUT/logs.tar.gz" -C "$WORK" .
 echo "done: $(ls "$OUT")"

@@ -60,7 +60,7 @@ def compute(ctx: Context) -> ArtefactResult:
     degrade = {name: stats[f"full model, {name} fp16 block at evaluation"][r0]["mean"] / base[r0]["mean"]
                for name in FULL_MODEL_EVALS}
     paper_ratio = HALF_EVAL_OF_FULL_MODEL["half_eval"].value / HALF_EVAL_OF_FULL_MODEL["full_eval"].value
-    scale = "Darcy 32x32 on a CPU" if st.device == "cpu" else "Darcy 128x128"
+    scale = f"{st.dataset} {st.res}x{st.res}, {st.epochs} epochs on {st.device}"
     comps = [
         Comparison(quantity=f"zero-shot H1 at {hi}: schedule / full",
                    ours=stats["schedule model (half -> mixed -> full)"][hi]["mean"] / base[hi]["mean"], paper=None,

@@ -94,8 +94,24 @@ def test_all_quick(tmp_path, capsys):
     pytest.importorskip("torch")
     code = main(["repro", "--all", "--quick", "--figures", str(tmp_path / "fig"), "--results", str(tmp_path / "res")])
     assert code == 0, capsys.readouterr()
-    for name in ("memory_throughput", "error_vs_time", "pareto", "stabilizers", "schedule_superres"):
+    for name in ("memory_throughput", "precision_table", "error_vs_time", "pareto", "stabilizers", "schedule_superres"):
         doc = json.loads((tmp_path / "res" / f"{name}.json").read_text())
-        assert any("not the paper's setting" in n for n in doc["notes"])
+        assert doc["quick"] is True
         assert all(c["ours"] is None or isinstance(c["ours"], (int, float)) and math.isfinite(c["ours"])
                    for c in doc["comparisons"])
+    doc = json.loads((tmp_path / "res" / "memory_throughput.json").read_text())
+    assert any("not the paper's setting" in n for n in doc["notes"])
+
+
+def test_stabilizers_quick_on_data_the_emulator_says_overflow(tmp_path, capsys):
+    """The ablation's premise and its two sure outcomes, on the quick sizes: the emulator predicts an fp16
+    overflow of the unstabilised block on these inputs (their grid sum exceeds 65504 by an order of magnitude),
+    every training step without a stabilizer is then non-finite, and the exact pow2 pre-scale has none."""
+    pytest.importorskip("torch")
+    doc, _ = _run("stabilizers", tmp_path, capsys)
+    rows = {r["stabilizer"]: r for r in doc["data"]["rows"]}
+    assert set(rows) == {"none", "clip", "sigma2", "tanh", "pow2", "full"}
+    assert rows["none"]["predicted_overflow"] and not rows["pow2"]["predicted_overflow"]
+    assert rows["none"]["nonfinite_steps"] == rows["none"]["steps_per_seed"] * len(rows["none"]["nonfinite_steps_per_seed"])
+    assert rows["none"]["test_l2"] is None  # an fp16 block that overflows gives no finite test output
+    assert rows["pow2"]["nonfinite_steps"] == 0 and rows["pow2"]["test_l2"] is not None
