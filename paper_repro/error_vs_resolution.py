@@ -311,6 +311,13 @@ def compute(ctx: Context) -> ArtefactResult:
             if scaled:
                 notes.append(f"{name}: {f} plain transform overflows at s = {[s for s, _ in scaled]}; measured with "
                              f"exact pre-scale 2^-e, e = {[e for _, e in scaled]}")
+    from errbound.rounding import round_to
+
+    zero = [s for s in res if float(round_to(np.array(1.0 / s**2), "fp8_e4m3fn")) == 0.0]
+    if zero:
+        notes.append(f"fp8_e4m3fn: in torch's order (unnormalized, then 1/m) the constant 1/m rounds to 0 in the format "
+                     f"(least subnormal 2^-9) at s = {zero}, so the emulated transform returns 0 there and the error is "
+                     "|V_s(w)| itself; no pre-scale of the input changes that")
     data = {"k": k, "dim": 2, "resolutions": res, "formats": list(FORMATS), "class": cls, "panels": panels}
     return ArtefactResult(notes=notes, data=data, figure=fig, comparisons=comps)
 
