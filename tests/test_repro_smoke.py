@@ -22,16 +22,49 @@ def _run(name, tmp_path, capsys):
 
 def test_error_vs_resolution_quick(tmp_path, capsys):
     doc, out = _run("error_vs_resolution", tmp_path, capsys)
-    tent = doc["data"]["panels"]["tent"]
-    # discretization error of the Lipschitz input decreases with s and stays below its proven upper bound
+    data = doc["data"]
+    res = data["resolutions"]
+    tent = data["panels"]["tent"]
+    assert tent["res"] == res and data["class"]["res"] == res
+    # discretization error of the bump decreases with s and stays below its proven upper bound
     assert tent["disc_err"][-1] < tent["disc_err"][0]
     assert all(e <= b for e, b in zip(tent["disc_err"], tent["disc_bound"]))
     # fp32 precision error is far below fp16's (u ratio 2^13; a factor 100 leaves room for log factors)
     assert max(tent["prec_err"]["fp32"]) * 100 < min(tent["prec_err"]["fp16"])
-    # the fp16 crossover exists inside the swept range for the tent input
+    # the fp16 crossover of the bump exists inside the swept range
     star = tent["s_star_empirical"]["fp16"]
     assert star is not None and 8 <= star <= 128
     assert "fp16 crossover" in out
+
+
+def test_error_vs_resolution_class_line_and_witnesses(tmp_path, capsys):
+    from errbound.crossover import class_disc_worst, s_star_input_model
+
+    doc, out = _run("error_vs_resolution", tmp_path, capsys)
+    cls = doc["data"]["class"]
+    res, L = cls["res"], cls["L"]
+    kappa2 = (math.sqrt(2) + math.log(1 + math.sqrt(2))) / 6  # closed form, docs/theory.md D2(a)
+    for s, a in zip(res, cls["line"]):
+        # the line is errbound.crossover's A*(s) = L kappa_2 / s; 1e-14: a few float64 roundings apart
+        assert a == class_disc_worst(s, L, 2)
+        assert a == pytest.approx(L * kappa2 / s, rel=1e-14)
+    # D3(a): the Euclidean witness sits on the line. 1e-6: its vhat(0) is a midpoint rule with 1024^2 points on
+    # one cell, error O(1024^-2) relative (the kink at the grid point); its samples are 0 to float64 rounding
+    assert max(abs(d) for d in cls["witness_euclid"]["rel_dev"]) < 1e-6
+    # D3(b): the library tentgrid attains sqrt(2) L / (4s), a fixed 0.924 of the line (exact aliasing sums;
+    # 1e-12: float64 roundings of the sums and of the slope's 4-ulp upward rounding)
+    for r in cls["witness_tentgrid"]["ratio_to_line"]:
+        assert r == pytest.approx(math.sqrt(2) / (4 * kappa2), rel=1e-12)
+    # the class crossover is the class's (C1 with P1: kappa_2 2^11 for fp16, L = M), not the bump's
+    c16 = cls["crossovers"]["fp16"]
+    assert c16["s_star_input_model"] == s_star_input_model(L, cls["M"], 2, "fp16")
+    assert 700 < c16["s_star_input_model"] < 900
+    row = next(c for c in doc["comparisons"] if c["quantity"].startswith("fp16 class crossover s*, input"))
+    assert row["ours"] == c16["s_star_input_model"] and not row["comparable"] and row["ratio"] is None
+    assert all(c["reason"] for c in doc["comparisons"])
+    # every format has a precision curve and its bound at every resolution
+    for f in ("fp32", "tf32", "bf16", "fp16", "fp8_e4m3fn"):
+        assert len(cls["prec_err"][f]) == len(res) and len(cls["prec_bound"][f]) == len(res)
 
 
 def test_frequency_modes_quick(tmp_path, capsys):
