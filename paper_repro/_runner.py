@@ -29,7 +29,7 @@ from typing import Any, Sequence
 from errbound.errors import ErrboundError
 
 __all__ = ["Context", "Comparison", "ArtefactResult", "ARTEFACTS", "REPO_ROOT", "run_artefact", "run_all",
-           "format_report", "new_figure", "mode_label", "main", "QUICK_NOTE"]
+           "format_report", "new_figure", "mode_label", "plain_log_axis", "main", "QUICK_NOTE", "NeedsGPU"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,6 +126,16 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float
     fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
+
+
+def plain_log_axis(axis) -> None:  # type: ignore[no-untyped-def]
+    """Ticks of a log-scale axis (``ax.xaxis`` or ``ax.yaxis``) at 1, 2, 5 x 10^k, printed as plain numbers,
+    no minor labels: readable whether the data span a fraction of a decade or several."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def mode_label(ctx: Context, gpu_dependent: bool) -> str:

@@ -82,6 +82,21 @@ class RunSpec:
     evals: tuple[str, ...] = ()
 
     @property
+    def emulated(self) -> bool:
+        """Whether a CPU computes this run's reduced-precision blocks by the op-by-op emulation."""
+        head = (self.precision or "full").split("+")[0].split("-")[0]
+        return self.settings.device == "cpu" and (self.schedule is not None or head in ("mixed", "half"))
+
+    @property
+    def eval_every(self) -> int:
+        """Evaluate every epoch (error-against-time curves), except where evaluation costs as much as training on
+        a CPU (an emulated FFT block, CPU autocast): there only the final epoch is evaluated. A function of the
+        other fields, so runs shared between artefacts agree."""
+        slow = (self.emulated and self.backend == "fft") or (self.settings.device == "cpu" and
+                                                             (self.precision or "").startswith("amp"))
+        return self.settings.epochs if slow else 1
+
+    @property
     def label(self) -> str:
         what = self.precision if self.schedule is None else f"schedule {self.schedule}"
         return f"{what} ({self.backend}) seed {self.seed}"
@@ -135,9 +150,7 @@ def _cost(spec: RunSpec) -> float:
     """Rough relative cost, for longest-first scheduling: an op-by-op emulated FFT block costs most."""
     st = spec.settings
     base = st.epochs * st.n_train * st.res ** 2 * st.hidden
-    emulated = st.device == "cpu" and (spec.schedule is not None or (spec.precision or "full").split("-")[0].split("+")[0]
-                                       in ("mixed", "half"))
-    return base * ((8.0 if spec.backend == "fft" else 2.0) if emulated else 1.0)
+    return base * ((8.0 if spec.backend == "fft" else 2.0) if spec.emulated else 1.0)
 
 
 def _dataset(st: Settings):  # type: ignore[no-untyped-def]
@@ -157,12 +170,15 @@ def execute(spec: RunSpec, threads: int | None = 1) -> dict[str, Any]:
     import torch
 
     from errbound.train import FNOConfig, TrainConfig, Trainer, parse_policy, parse_schedule
+    from errbound.train.trainer import _as_channels
 
     if threads is not None:
         torch.set_num_threads(threads)
     st = spec.settings
     files = _dataset(st)
-    train, tests = files.load_train(), {r: files.load_test(r) for r in st.test_res}
+    # evaluated during training: the training resolution only; the other test resolutions (zero-shot) once, at
+    # the end (on a CPU a 2x-resolution evaluation of an emulated block costs more than the epoch's training)
+    train, tests = files.load_train(), {st.res: files.load_test(st.res)}
     if spec.schedule:
         sched = parse_schedule(spec.schedule, st.epochs, spec.backend)
     else:
@@ -170,12 +186,22 @@ def execute(spec: RunSpec, threads: int | None = 1) -> dict[str, Any]:
     mc = FNOConfig(hidden=st.hidden, modes=(st.modes, st.modes), n_layers=st.n_layers, backend=spec.backend,
                    factorization=st.factorization, rank=st.rank)  # type: ignore[arg-type]
     tc = TrainConfig(epochs=st.epochs, batch_size=st.batch_size, lr=st.lr, schedule=sched, seed=spec.seed,
-                     normalize=st.normalize)
+                     normalize=st.normalize, eval_every=spec.eval_every)
     trainer = Trainer(mc, tc, train, tests, device=st.device, show_progress=False)
     times: list[float] = []
     t0 = time.perf_counter()
     result = trainer.fit(callbacks=[lambda tr, row: times.append(tr.train_seconds)])
     wall = time.perf_counter() - t0
+    evaluated = [row for row in trainer.history if "test_l2" in row]
+    final = _metrics(result.test_l2, result.test_h1)
+    others = [r for r in st.test_res if r != st.res]
+    if others:
+        trainer.test_data = {r: tuple(_as_channels(t.float(), 2, f"test data at {r}") for t in files.load_test(r))
+                             for r in others}
+        extra = _metrics(*trainer.evaluate())
+        final = {m: {**final[m], **extra[m]} for m in final}
+        trainer.test_data = {r: tuple(_as_channels(t.float(), 2, f"test data at {r}") for t in files.load_test(r))
+                             for r in st.test_res}
     evals = {}
     before = trainer.policy
     for name in spec.evals:
@@ -193,10 +219,12 @@ def execute(spec: RunSpec, threads: int | None = 1) -> dict[str, Any]:
         "epochs": [r["epoch"] for r in trainer.history],
         "train_seconds": times,
         "epoch_seconds": [b - a for a, b in zip([0.0, *times[:-1]], times)],
-        "test_l2": {str(r): [row["test_l2"][str(r)] for row in trainer.history] for r in st.test_res},
-        "test_h1": {str(r): [row["test_h1"][str(r)] for row in trainer.history] for r in st.test_res},
-        "final_l2": {str(k): float(v) for k, v in result.test_l2.items()},
-        "final_h1": {str(k): float(v) for k, v in result.test_h1.items()},
+        "eval_epochs": [r["epoch"] for r in evaluated],
+        "eval_train_seconds": [times[r["epoch"] - 1] for r in evaluated],
+        "test_l2": {str(st.res): [row["test_l2"][str(st.res)] for row in evaluated]},
+        "test_h1": {str(st.res): [row["test_h1"][str(st.res)] for row in evaluated]},
+        "final_l2": final["l2"],
+        "final_h1": final["h1"],
         "nonfinite_steps": int(result.nonfinite_steps),
         "steps": int(st.epochs * -(-st.n_train // st.batch_size)),
         "samples_per_s": float(result.samples_per_s),

@@ -10,7 +10,7 @@ precision's error, not how fast.
 
 from __future__ import annotations
 
-from paper_repro._runner import ArtefactResult, Comparison, Context, mode_label, new_figure
+from paper_repro._runner import ArtefactResult, Comparison, Context, mode_label, new_figure, plain_log_axis
 
 NAME = "error_vs_time"
 TITLE = "test error against wall time for full, mixed, half and the precision schedule"
@@ -64,7 +64,7 @@ def compute(ctx: Context) -> ArtefactResult:
     styles = {"full": ("k", "o"), "mixed": ("tab:blue", "s"), "half": ("tab:green", "^"), "schedule": ("tab:red", "D")}
     curves = {}
     for name, rs in runs.items():
-        t = np.mean([r["train_seconds"] for r in rs], axis=0)
+        t = np.mean([r["eval_train_seconds"] for r in rs], axis=0)
         for ax, metric in zip(axes[0], ("l2", "h1")):
             e = np.array([r[f"test_{metric}"][r0] for r in rs])
             color, marker = styles[name]
@@ -75,12 +75,13 @@ def compute(ctx: Context) -> ArtefactResult:
                                                     "min": e.min(axis=0).tolist(), "max": e.max(axis=0).tolist()}
     for ax, metric in zip(axes[0], ("L2", "H1")):
         ax.set_yscale("log")
+        plain_log_axis(ax.yaxis)
         ax.set_xlabel("training wall time (s)")
         ax.set_ylabel(f"relative {metric} test error at {st.res}x{st.res}")
         ax.grid(True, which="both", alpha=0.3)
     e1, e2 = max(1, st.epochs // 4), max(2, (3 * st.epochs) // 4)
     for ax in axes[0]:
-        ts = curves["schedule"]["l2"]["seconds"]
+        ts = np.mean([r["train_seconds"] for r in runs["schedule"]], axis=0)
         for e in (e1, e2):
             ax.axvline(ts[e - 1], color="tab:red", lw=0.6, ls=":")
     axes[0][1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 
-from paper_repro._runner import ArtefactResult, Comparison, Context, mode_label, new_figure
+from paper_repro._runner import ArtefactResult, Comparison, Context, mode_label, new_figure, plain_log_axis
 
 NAME = "pareto"
 TITLE = "test error against epoch time per precision, architecture (dense, CP) and modes"
@@ -99,7 +99,7 @@ def compute(ctx: Context) -> ArtefactResult:
                       ("number: n_modes per axis", dict(ls="none", marker="none"))):
         ax.plot([], [], ls=kw.pop("ls", "none"), label=label, **kw)
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    plain_log_axis(ax.xaxis)
     ax.set_xlabel("median epoch time (s)" + (" [CPU; half block emulated op by op]" if st.device == "cpu" else ""))
     ax.set_ylabel(f"final relative L2 test error at {st.res}x{st.res}\n(mean over {len(st.seeds)} seeds, bar: std)")
     ax.grid(True, which="both", alpha=0.3)

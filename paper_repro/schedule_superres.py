@@ -48,10 +48,9 @@ def compute(ctx: Context) -> ArtefactResult:
         ax.bar(xs + (i - (len(bars) - 1) / 2) * w, means, w, yerr=[by_res[r]["std"] for r in res], capsize=2,
                color=colors[i % len(colors)], label=name)
     ax.set_xticks(xs, [f"{r}x{r}" + (" (training res.)" if int(r) == st.res else " (zero-shot)") for r in res])
-    ax.set_yscale("log")
     ax.set_xlabel("test resolution")
     ax.set_ylabel(f"relative H1 test error\n(mean over {len(st.seeds)} seeds, bar: std)")
-    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     ax.set_title(f"{describe(st).split(',')[0]}: schedule, zero-shot, half-block evaluation: "
                  f"{mode_label(ctx, GPU_DEPENDENT)}", fontsize=9)

@@ -50,7 +50,11 @@ def run(args: argparse.Namespace) -> CommandOutput:
 
         for name in names:
             _module(name)  # unknown name -> clear error before any work
+    import time
+
+    t0 = time.perf_counter()
     docs = run_all(ctx, names, command=["errbound", *sys.argv[1:]] if sys.argv else None)
+    total = time.perf_counter() - t0
     if not args.all and len(docs) == 1 and "skipped" in docs[0]:
         raise ErrboundError(docs[0]["skipped"])
     text = "\n\n".join(format_report(d) for d in docs)
@@ -60,4 +64,5 @@ def run(args: argparse.Namespace) -> CommandOutput:
         text += f"\n\nskipped: {', '.join(skipped)}"
         if len(failed) < len(skipped):
             text += " (GPU-only artefacts without committed GPU results are not an error of a CPU run)"
-    return CommandOutput(data={"artefacts": docs}, text=text, exit_code=1 if failed else 0)
+    text += f"\n\ntotal wall time: {total / 60:.1f} min ({len(docs)} artefacts)"
+    return CommandOutput(data={"artefacts": docs, "total_seconds": total}, text=text, exit_code=1 if failed else 0)
