@@ -24,7 +24,8 @@ __all__ = ["provenance", "write_json_atomic", "atomic_path", "remove_atomic_left
 
 
 def git_commit(path: str | os.PathLike[str] | None = None) -> str | None:
-    """Return the git commit hash (with ``-dirty`` when there are uncommitted changes) or None."""
+    """Return the git commit hash (with ``-dirty`` when tracked files other than the run outputs under
+    ``paper_repro/results/`` and ``figures/`` have uncommitted changes) or None."""
     cwd = Path(path) if path is not None else Path(__file__).resolve().parent
     try:
         head = subprocess.run(
@@ -32,8 +33,9 @@ def git_commit(path: str | os.PathLike[str] | None = None) -> str | None:
         )
         if head.returncode != 0:
             return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(  # outputs a run writes itself (results, figures) do not make the code dirty
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)",
+             ":(top,exclude)paper_repro/results", ":(top,exclude)figures"],
             cwd=cwd, capture_output=True, text=True, timeout=10,
         )
         suffix = "-dirty" if dirty.returncode == 0 and dirty.stdout.strip() else ""

@@ -35,7 +35,7 @@ def configs(st, quick: bool = False):  # type: ignore[no-untyped-def]
         for m in modes:
             st_m = st.with_(modes=m, factorization=arch)
             for prec, backend in (("full", "fft"), (p["half"], "dft")):
-                out[(arch or "dense", m, prec)] = specs(st_m, prec, backend)
+                out[(arch or "dense", m, prec)] = specs(st_m, prec, backend, base=arch is None and m == st.modes)
     return out
 
 

@@ -36,12 +36,13 @@ CONFIGS = (
 )
 
 
-def specs(st, precision: str, backend: str):  # type: ignore[no-untyped-def]
-    """The run specs of one configuration, one per seed (the full runs carry the half-block evaluations that
-    :mod:`paper_repro.schedule_superres` reports, so both artefacts share them)."""
+def specs(st, precision: str, backend: str, *, base: bool = True):  # type: ignore[no-untyped-def]
+    """The run specs of one configuration, one per seed. On the base settings (``base``) the full runs carry
+    the half-block evaluations that :mod:`paper_repro.schedule_superres` reports, so both artefacts share them;
+    variants (other modes or architectures in :mod:`paper_repro.pareto`) do not need them."""
     from paper_repro._training import RunSpec
 
-    evals = FULL_MODEL_EVALS if precision == "full" else ()
+    evals = FULL_MODEL_EVALS if precision == "full" and base else ()
     return [RunSpec(settings=st, precision=precision, backend=backend, seed=s, evals=evals) for s in st.seeds]
 
 

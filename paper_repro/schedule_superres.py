@@ -52,8 +52,8 @@ def compute(ctx: Context) -> ArtefactResult:
     ax.set_ylabel(f"relative H1 test error\n(mean over {len(st.seeds)} seeds, bar: std)")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    ax.set_title(f"{describe(st).split(',')[0]}: schedule, zero-shot, half-block evaluation: "
-                 f"{mode_label(ctx, GPU_DEPENDENT)}", fontsize=9)
+    fig.suptitle(f"{st.dataset} {st.res}x{st.res}: precision schedule, zero-shot super-resolution, full model "
+                 f"evaluated with half blocks: {mode_label(ctx, GPU_DEPENDENT)}", fontsize=9)
     r0, hi = res[0], res[-1]
     base = stats["full model, fp32 evaluation"]
     degrade = {name: stats[f"full model, {name} fp16 block at evaluation"][r0]["mean"] / base[r0]["mean"]

@@ -63,7 +63,7 @@ def training_specs(ctx: Context) -> list:
 def compute(ctx: Context) -> ArtefactResult:
     import numpy as np
 
-    from paper_repro._training import describe, seed_stats, train_runs
+    from paper_repro._training import OVERFLOW_SCALE, describe, seed_stats, train_runs
 
     st, specs = configs(ctx)
     flat = [s for v in specs.values() for s in v]
@@ -112,8 +112,8 @@ def compute(ctx: Context) -> ArtefactResult:
     bx.set_xticks(xs, names, fontsize=8)
     bx.set_xlabel("stabilizer (* = emulator predicts fp16 overflow)")
     bx.set_ylabel(f"non-finite (skipped) training steps\n(sum over seeds; dotted: all {total} steps)")
-    fig.suptitle(f"Stabilizers on data that overflow fp16 ({describe(st).split(',')[0]}, unnormalised): "
-                 f"{mode_label(ctx, GPU_DEPENDENT)}", fontsize=9)
+    fig.suptitle(f"Stabilizers of the fp16 half block on data that overflow it ({st.dataset} {st.res}x{st.res}, "
+                 f"coefficient in units x{OVERFLOW_SCALE:g}, raw inputs): {mode_label(ctx, GPU_DEPENDENT)}", fontsize=9)
     by = {r["stabilizer"]: r for r in rows}
     comps = [
         Comparison(quantity="non-finite steps with no stabilizer", ours=by["none"]["nonfinite_steps"], paper=None,
