@@ -38,7 +38,7 @@ def compute(ctx: Context) -> ArtefactResult:
     for name in FULL_MODEL_EVALS:
         bars[f"full model, {name} fp16 block at evaluation"] = [r["evals"][name]["h1"] for r in full]
     stats = {name: {r: seed_stats([v[r] for v in vals]) for r in res} for name, vals in bars.items()}
-    fig, axes = new_figure(width=7.0, height=4.0)
+    fig, axes = new_figure(width=7.6, height=4.2)
     ax = axes[0][0]
     xs = np.arange(len(res))
     w = 0.8 / len(bars)
@@ -52,7 +52,7 @@ def compute(ctx: Context) -> ArtefactResult:
     ax.set_ylabel(f"relative H1 test error\n(mean over {len(st.seeds)} seeds, bar: std)")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
-    fig.suptitle(f"{st.dataset} {st.res}x{st.res}: precision schedule, zero-shot super-resolution, full model "
+    fig.suptitle(f"{st.dataset} {st.res}x{st.res}: precision schedule, zero-shot super-resolution,\nfull model "
                  f"evaluated with half blocks: {mode_label(ctx, GPU_DEPENDENT)}", fontsize=9)
     r0, hi = res[0], res[-1]
     base = stats["full model, fp32 evaluation"]
