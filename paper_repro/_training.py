@@ -194,14 +194,13 @@ def execute(spec: RunSpec, threads: int | None = 1) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     evaluated = [row for row in trainer.history if "test_l2" in row]
     final = _metrics(result.test_l2, result.test_h1)
-    others = [r for r in st.test_res if r != st.res]
+    others = {r: tuple(_as_channels(t.float(), mc.dim, f"test data at {r}") for t in files.load_test(r))
+              for r in st.test_res if r != st.res}
     if others:
-        trainer.test_data = {r: tuple(_as_channels(t.float(), 2, f"test data at {r}") for t in files.load_test(r))
-                             for r in others}
+        trainer.test_data, at_res = others, trainer.test_data
         extra = _metrics(*trainer.evaluate())
         final = {m: {**final[m], **extra[m]} for m in final}
-        trainer.test_data = {r: tuple(_as_channels(t.float(), 2, f"test data at {r}") for t in files.load_test(r))
-                             for r in st.test_res}
+        trainer.test_data = {**at_res, **others}  # the extra evaluations below cover every test resolution
     evals = {}
     before = trainer.policy
     for name in spec.evals:

@@ -50,8 +50,8 @@ def specs(st, precision: str, backend: str, *, base: bool = True):  # type: igno
 FULL_MODEL_EVALS = ("half+none", "half+tanh", "half+pow2")
 
 
-def row(name: str, precision: str, backend: str, runs: list[dict], st) -> dict:  # type: ignore[no-untyped-def]
-    """One table row from the runs of a configuration."""
+def row(name: str, precision: str, backend: str, runs: list[dict], st, emulated: bool) -> dict:  # type: ignore[no-untyped-def]
+    """One table row from the runs of a configuration (``emulated``: :attr:`RunSpec.emulated` of its runs)."""
     from paper_repro._training import final_metric, seed_stats
 
     r0, rz = st.test_res[0], st.test_res[-1]
@@ -60,7 +60,7 @@ def row(name: str, precision: str, backend: str, runs: list[dict], st) -> dict: 
            "test_h1": seed_stats([final_metric(r, "h1", r0) for r in runs]),
            "epoch_s_median": statistics.median(t for r in runs for t in r["epoch_seconds"]),
            "nonfinite_steps": sum(r["nonfinite_steps"] for r in runs),
-           "emulated_block": precision not in ("full", "amp", "amp-bf16") and st.device == "cpu"}
+           "emulated_block": emulated}
     if rz != r0:
         out["zero_shot_res"] = rz
         out["zero_shot_l2"] = seed_stats([final_metric(r, "l2", rz) for r in runs])
@@ -86,7 +86,8 @@ def compute(ctx: Context) -> ArtefactResult:
     all_specs = {name: specs(st, prec, be) for name, prec, be in CONFIGS}
     flat = [s for v in all_specs.values() for s in v]
     recs = dict(zip(flat, train_runs(flat, label=NAME)))
-    rows = [row(name, prec, be, [recs[s] for s in all_specs[name]], st) for name, prec, be in CONFIGS]
+    rows = [row(name, prec, be, [recs[s] for s in all_specs[name]], st, all_specs[name][0].emulated)
+            for name, prec, be in CONFIGS]
     full = rows[0]
     for r in rows:
         r["l2_vs_full"] = r["test_l2"]["mean"] / full["test_l2"]["mean"]
