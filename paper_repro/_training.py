@@ -61,7 +61,7 @@ class Settings:
     data_params: tuple[tuple[str, float], ...] = ()
     normalize: bool | str = True  # TrainConfig.normalize: True, False or "output" (targets only)
     factorization: str | None = None
-    rank: float = 0.5
+    rank: float = 0.05  # CP rank as a fraction of the dense weight count: the paper's TFNO (NOTES.md s4)
     data_seed: int = 0
     parallel: bool = True  # train missing runs in a process pool (quick mode: in this process)
 
@@ -147,10 +147,17 @@ def register_pending(specs: Sequence[RunSpec]) -> None:
 
 
 def _cost(spec: RunSpec) -> float:
-    """Rough relative cost, for longest-first scheduling: an op-by-op emulated FFT block costs most."""
+    """Rough relative cost, for longest-first scheduling; the factors are read off the per-run wall times of
+    a CPU full run: an emulated FFT block ~8x an fp32 run, an emulated ``mixed`` or bf16 DFT block ~6x, the
+    other emulated DFT blocks ~2x; more modes cost more."""
     st = spec.settings
-    base = st.epochs * st.n_train * st.res ** 2 * st.hidden
-    return base * ((8.0 if spec.backend == "fft" else 2.0) if spec.emulated else 1.0)
+    base = st.epochs * st.n_train * st.res ** 2 * st.hidden * (1.0 + st.modes / 16.0)
+    if not spec.emulated:
+        return base
+    if spec.backend == "fft":
+        return base * 8.0
+    prec = spec.precision or ""
+    return base * (6.0 if prec.startswith("mixed") or "bf16" in prec else 2.0)
 
 
 def _dataset(st: Settings):  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """Test error against epoch time per precision and architecture: the accuracy / cost trade-off (NOTES.md s3-4).
 
-Each point is one configuration trained with several seeds: a dense or a CP-factorised FNO (rank 0.5 of the
-dense weight count, as neuraloperator's TFNO) with ``n_modes`` 8, 16 or 24 per axis, in full precision and
+Each point is one configuration trained with several seeds: a dense or a CP-factorised FNO (rank 0.05 of the
+dense weight count, the paper's TFNO, NOTES.md s4) with ``n_modes`` 8, 16 or 24 per axis, in full precision and
 with the fp16 half spectral block (DFT backend, pow2 stabilizer). x = median epoch time, y = final relative
 L2 test error (mean over seeds, bar = standard deviation). The Pareto front (no other point both faster and
 more accurate) is drawn. On a CPU the half block is emulated op by op, so its x position is the emulation's
