@@ -92,24 +92,26 @@ def _ab(x):  # type: ignore[no-untyped-def]
     return x if isinstance(x, arb) else arb(float(x))
 
 
+def _step_value(jumps: list[tuple[Fraction, Fraction]], x: Fraction) -> Fraction:
+    """The step function sum_l h_l 1[a_l, b_l) at x (periodic; the midpoint value h_l / 2 on a jump), exactly."""
+    tot = Fraction(0)
+    for (a, b), h in jumps:
+        xx = x % 1
+        lo, hi = a % 1, b % 1
+        inside = (lo < xx < hi) if lo < hi else (xx > lo or xx < hi)
+        on_edge = xx in (lo, hi)
+        tot += h * (Fraction(1, 2) if on_edge else (1 if inside else 0))
+    return tot
+
+
 def _step_error_arb(jumps: list[tuple[Fraction, Fraction]], s: int, n: int):  # type: ignore[no-untyped-def]
     """|F_s(n) - c(n)| of _step_error_mp as an Arb ball (samples exact rationals, coefficients in Arb)."""
-    def value(x: Fraction) -> Fraction:
-        tot = Fraction(0)
-        for (a, b), h in jumps:
-            xx = x % 1
-            lo, hi = a % 1, b % 1
-            inside = (lo < xx < hi) if lo < hi else (xx > lo or xx < hi)
-            on_edge = xx in (lo, hi)
-            tot += h * (Fraction(1, 2) if on_edge else (1 if inside else 0))
-        return tot
-
     def q(x: Fraction) -> arb:
         return arb(fmpq(x.numerator, x.denominator))
 
     F = acb(0)
     for j in range(s):
-        v = value(Fraction(j, s))
+        v = _step_value(jumps, Fraction(j, s))
         if v:
             F += q(v) * acb(q(Fraction(-2 * n * j, s))).exp_pi_i()
     F = F / s
@@ -126,17 +128,7 @@ def _step_error_mp(jumps: list[tuple[Fraction, Fraction]], s: int, n: int) -> mp
     """|F_s(n) - c(n)| for the step function sum_l h_l 1[a_l, b_l) (midpoint values at jumps), at working precision.
 
     c(n) = sum_l h_l e^{-i pi n (a+b)} sin(pi n (b-a)) / (pi n) (c(0) = sum h_l (b-a)); F_s(n) from exact samples."""
-    def value(x: Fraction) -> Fraction:
-        tot = Fraction(0)
-        for (a, b), h in jumps:
-            xx = x % 1
-            lo, hi = a % 1, b % 1
-            inside = (lo < xx < hi) if lo < hi else (xx > lo or xx < hi)
-            on_edge = xx in (lo, hi)
-            tot += h * (Fraction(1, 2) if on_edge else (1 if inside else 0))
-        return tot
-
-    samples = [value(Fraction(j, s)) for j in range(s)]
+    samples = [_step_value(jumps, Fraction(j, s)) for j in range(s)]
     F = mpmath.fsum(mpmath.mpf(v.numerator) / v.denominator * mpmath.expjpi(mpmath.mpf(-2 * n * j) / s)
                     for j, v in enumerate(samples)) / s
     c = mpmath.mpc(0)
