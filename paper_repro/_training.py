@@ -34,6 +34,7 @@ import time
 from typing import Any, Sequence
 
 from paper_repro._runner import Context
+from paper_repro.paper_numbers import TFNO_CP_RANK
 
 __all__ = ["Settings", "RunSpec", "settings_for", "overflow_settings", "train_runs", "register_pending",
            "precision_names", "describe",
@@ -61,7 +62,7 @@ class Settings:
     data_params: tuple[tuple[str, float], ...] = ()
     normalize: bool | str = True  # TrainConfig.normalize: True, False or "output" (targets only)
     factorization: str | None = None
-    rank: float = 0.05  # CP rank as a fraction of the dense weight count: the paper's TFNO (NOTES.md s4)
+    rank: float = TFNO_CP_RANK.value  # CP rank, a fraction of the dense weight count: the paper's TFNO
     data_seed: int = 0
     parallel: bool = True  # train missing runs in a process pool (quick mode: in this process)
 

@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from paper_repro._runner import ArtefactResult, Comparison, Context, mode_label, new_figure
+from paper_repro.paper_numbers import TFNO_CP_RANK
 
 NAME = "contraction"
 TITLE = "largest intermediate and wall time of naive vs greedy vs optimal contraction order"
@@ -34,7 +35,7 @@ TUCKER_EQUATION = "bixy,efgh,ie,of,xg,yh->boxy"
 VARIANTS = ("naive", "greedy", "optimal")
 #: Largest intermediate (real elements) a variant may have to be run here: 2^28 fp32 = 1 GiB per tensor.
 RUN_LIMIT_ELEMENTS = 2 ** 28
-PAPER_RANK_FRACTION = 0.05  # NOTES.md s4: TFNO with CP rank 0.05
+PAPER_RANK_FRACTION = TFNO_CP_RANK.value  # NOTES.md s4: TFNO with CP rank 0.05
 _AXES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #: Sizes per mode; full = the paper's setting (batch 16 as in NOTES.md s5, hidden 64, 32 x 32 modes). The CP rank
 #: 0.05 of the dense weight is always added to ``ranks``.

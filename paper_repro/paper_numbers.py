@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 __all__ = ["PaperNumber", "NS_EPOCH", "ACCURACY_H1", "SCHEDULE_H1", "HALF_EVAL_OF_FULL_MODEL", "NEURALOP_H200",
-           "FP16_MAX", "OVERFLOW_EXAMPLE", "ratio"]
+           "FP16_MAX", "OVERFLOW_EXAMPLE", "TFNO_CP_RANK", "ratio"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -83,6 +83,8 @@ NEURALOP_SOURCE = _NO
 
 #: fp16's largest finite value, NOTES.md s2 item 6.
 FP16_MAX = PaperNumber(value=65504.0, unit="", source="NOTES.md s2 item 6", what="fp16 max")
+TFNO_CP_RANK = PaperNumber(value=0.05, unit="fraction of the dense weight count", source="NOTES.md s4",
+                           what="CP rank of the paper's TFNO models")
 #: "a 256x256 grid with mean(v) >= 1 overflows fp16 (max 65504) even after tanh", NOTES.md s2 item 6.
 OVERFLOW_EXAMPLE = {"res": 256, "mean": 1.0, "source": "NOTES.md s2 item 6"}
 
